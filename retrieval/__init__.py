@@ -1,0 +1,1 @@
+"""Retrieval: jieba tokenizer, encoders, BM25 + FAISS hybrid index, fusion, abstention, answers."""
