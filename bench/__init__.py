@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print tables (no timing assertions live in tests)."""

@@ -1,0 +1,138 @@
+"""`yiwen bench`: query latency, ingestion throughput, index size and app RSS.
+
+Run: `.venv/app/bin/yiwen bench` (add `--no-lawrefbook` to skip the 3,502-law set).
+Everything is measured on the machine it runs on; the table says which.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+
+from bench.common import REPO, SHARED, free_port, machine, pct, rss_mb, start_app
+
+
+def _queries() -> list[str]:
+    data = yaml.safe_load((REPO / "retrieval" / "calibration_set.yml").read_text("utf-8"))
+    return data["in_scope"] + data["out_of_scope"]
+
+
+def bench_queries(rows: list[tuple[str, str]]) -> None:
+    from retrieval.engine import get_engine
+
+    engine = get_engine()
+    qs = _queries()
+    for q in qs[:5]:
+        engine.ask(q)  # warm caches (jieba, faiss)
+    lat = []
+    for _ in range(2):
+        for q in qs:
+            t = time.perf_counter()
+            engine.ask(q)
+            lat.append((time.perf_counter() - t) * 1000)
+    rows.append(("单次问答延迟 p50 / p95（核心语料，含查询向量化）",
+                 f"{pct(lat, 50):.1f} / {pct(lat, 95):.1f} ms（{len(lat)} 次）"))
+    m = engine.index.manifest
+    rows.append(("核心语料索引", f"{m.n_documents} 文档，{m.n_chunks} 片段，FAQ 问法 {m.n_faq_questions}"))
+    size = sum(p.stat().st_size for p in (REPO / "var" / "index").rglob("*") if p.is_file())
+    rows.append(("索引磁盘占用", f"{size / 1e6:.1f} MB"))
+
+
+def bench_core_ingest(rows: list[tuple[str, str]]) -> None:
+    from retrieval.build import build
+    from retrieval.encoders import load_encoder
+    from yiwen.settings import get_settings
+
+    s = get_settings()
+    enc = load_encoder(s.encoder, s.model_cache_dir, threads=s.encoder_threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        _, report = build(s.corpus_dirs, s.faq_dir, enc, Path(tmp) / "idx", log=lambda _m: None)
+        dt = time.perf_counter() - t
+    rows.append(("核心语料完整导入（加载+分块+BM25+向量）",
+                 f"{report.chunks} 片段 / {dt:.1f} s = {report.chunks / dt:.1f} 片段/s"))
+
+
+def bench_lawrefbook(rows: list[tuple[str, str]], dense_sample: int) -> None:
+    from knowledge.chunking import chunk_document
+    from knowledge.loaders import load_corpus
+    from knowledge.superseded import mark_superseded
+    from retrieval.encoders import load_encoder
+    from retrieval.index import dense_text, lexical_text
+    from retrieval.tokenizer import tokenize
+    from yiwen.settings import get_settings
+
+    archive = SHARED / "corpus" / "lawrefbook.tar.xz"
+    if not archive.is_file():
+        rows.append(("全量法规集", f"跳过：找不到 {archive}"))
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="yiwen-law-"))
+    try:
+        t0 = time.perf_counter()
+        with tarfile.open(archive) as tf:
+            tf.extractall(tmp, filter="data")
+        t1 = time.perf_counter()
+        docs, errors = load_corpus([tmp])
+        docs = mark_superseded(docs)
+        chunks = [c for d in docs for c in chunk_document(d)]
+        t2 = time.perf_counter()
+        import bm25s
+
+        tokens = [tokenize(lexical_text(c)) or ["<empty>"] for c in chunks]
+        bm = bm25s.BM25(k1=1.2, b=0.75)
+        bm.index(tokens, show_progress=False)
+        t3 = time.perf_counter()
+        rows.append(("全量法规集：解压", f"{t1 - t0:.1f} s"))
+        rows.append(("全量法规集：加载+分块",
+                     f"{len(docs)} 文档（失败 {len(errors)}），{len(chunks)} 片段，{t2 - t1:.1f} s"))
+        rows.append(("全量法规集：分词+BM25", f"{t3 - t2:.1f} s（分块+BM25 合计 {t3 - t1:.1f} s）"))
+        rows.append(("全量法规集：分块+BM25 吞吐", f"{len(chunks) / (t3 - t1):.0f} 片段/s"))
+        s = get_settings()
+        enc = load_encoder(s.encoder, s.model_cache_dir, threads=s.encoder_threads)
+        step = max(1, len(chunks) // dense_sample)
+        sample = [dense_text(c) for c in chunks[::step][:dense_sample]]
+        t = time.perf_counter()
+        enc.encode_passages(sample, batch_size=32)
+        dt = time.perf_counter() - t
+        rate = len(sample) / dt
+        rows.append((f"全量法规集：向量化（{enc.name}，抽样 {len(sample)} 片段）",
+                     f"{rate:.1f} 片段/s，全集预计 {len(chunks) / rate / 3600:.1f} 小时"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_app_rss(rows: list[tuple[str, str]]) -> None:
+    port = free_port()
+    proc = start_app(port)
+    try:
+        for q in _queries()[:30]:
+            httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": q}, timeout=30)
+        cur, peak = rss_mb(proc.pid)
+        rows.append(("应用进程 RSS（默认模型，30 次问答后）", f"{cur:.0f} MB（峰值 {peak:.0f} MB）"))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def run(lawrefbook: bool = True, dense_sample: int = 2000) -> str:
+    from yiwen.settings import get_settings
+
+    rows: list[tuple[str, str]] = [("机器", machine()), ("默认向量模型", get_settings().encoder)]
+    bench_queries(rows)
+    bench_core_ingest(rows)
+    bench_app_rss(rows)
+    if lawrefbook:
+        bench_lawrefbook(rows, dense_sample)
+    rows.append(("本进程 RSS（当前 / 峰值）", "%.0f / %.0f MB" % rss_mb()))
+    out = ["| 项目 | 结果 |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(run())

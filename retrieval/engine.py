@@ -1,0 +1,306 @@
+"""Search and answer: hybrid retrieval, fusion, abstention, cited answers.
+
+The engine is process-wide (``get_engine``) because loading the encoder and the
+index costs seconds; the action server and the API preload it at start-up so
+no citizen waits for a cold first call.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import yaml
+
+from knowledge.model import Chunk
+from knowledge.normalize import normalize_text
+from retrieval.build import BuildReport, open_index
+from retrieval.encoders import Encoder, load_encoder
+from retrieval.index import HybridIndex
+from retrieval.tokenizer import tokenize
+from yiwen.settings import KnowledgeSettings, get_settings
+
+MESSAGES_PATH = Path(__file__).resolve().parents[1] / "knowledge" / "messages.yml"
+CALIBRATION_PATH = Path(__file__).resolve().parent / "calibration.json"
+
+
+@dataclass
+class FusionConfig:
+    """Knobs of the fusion and abstention stages (see README, "Abstention").
+
+    ``abstain_below`` is calibrated by ``yiwen calibrate`` and stored in
+    retrieval/calibration.json; the other weights are fixed by design.
+    """
+
+    candidates: int = 50
+    rrf_k: int = 60
+    w_dense: float = 1.0
+    w_bm25: float = 1.0
+    w_faq: float = 1.5
+    superseded_penalty: float = 0.5
+    abstain_below: float = 0.80
+    faq_direct: float = 0.93  # FAQ question similarity above which the FAQ leads
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_PATH) -> FusionConfig:
+        cfg = cls()
+        if path.is_file():
+            data = json.loads(path.read_text("utf-8"))
+            for k, v in data.get("fusion", {}).items():
+                if hasattr(cfg, k):
+                    setattr(cfg, k, type(getattr(cfg, k))(v))
+        return cfg
+
+
+@dataclass
+class Hit:
+    """One ranked passage, shaped like the evaluation contract's ``hits`` rows."""
+
+    doc: str
+    text: str
+    score: float
+    citation: str
+    chunk_id: str
+    title: str
+    label: str
+    date: str | None
+    kind: str
+    superseded_by: str | None = None
+    dense: float = 0.0
+    bm25: float = 0.0
+    faq: float = 0.0
+
+    def public(self) -> dict[str, Any]:
+        return {"doc": self.doc, "text": self.text, "score": round(self.score, 6), "citation": self.citation}
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    confidence: float
+    citations: list[str] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+    latency_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["hits"] = [h.public() for h in self.hits]
+        return d
+
+
+class Engine:
+    def __init__(
+        self, index: HybridIndex, encoder: Encoder, config: FusionConfig | None = None
+    ) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.config = config or FusionConfig.load()
+        self.messages: dict[str, str] = yaml.safe_load(MESSAGES_PATH.read_text("utf-8"))
+        self._by_doc_label = {
+            (c.doc_id, c.label): c for c in index.chunks if c.kind != "faq" and c.label
+        }
+        self._by_id = {c.chunk_id: c for c in index.chunks}
+        self._lock = threading.Lock()  # faiss/encoders are not guaranteed re-entrant
+        faiss.omp_set_num_threads(1)
+
+    # ---- retrieval -------------------------------------------------------------------
+    def _display_text(self, chunk: Chunk) -> str:
+        """The passage a user is shown: FAQ answers bring their cited article along."""
+        if chunk.kind != "faq":
+            return chunk.text
+        parts = [chunk.text]
+        for src in chunk.meta.get("sources", [])[:2]:
+            cited = self._by_doc_label.get((src.get("doc"), src.get("clause")))
+            if cited is not None:
+                parts.append(cited.text)
+        return "\n".join(parts)
+
+    def _hit(self, row: int, score: float, dense: float, bm25: float, faq: float) -> Hit:
+        c = self.index.chunks[row]
+        return Hit(
+            doc=c.source_doc or c.doc_id,
+            text=self._display_text(c),
+            score=score,
+            citation=c.citation,
+            chunk_id=c.chunk_id,
+            title=c.title,
+            label=c.label,
+            date=c.date,
+            kind=c.kind,
+            superseded_by=c.superseded_by,
+            dense=dense,
+            bm25=bm25,
+            faq=faq,
+        )
+
+    def search(self, query: str, k: int = 10) -> tuple[list[Hit], float]:
+        """Ranked hits and the confidence that anything relevant was found."""
+        cfg = self.config
+        q = normalize_text(query)
+        n = len(self.index.chunks)
+        cand = min(cfg.candidates, n)
+        with self._lock:
+            qv = self.encoder.encode_queries([q]).astype(np.float32)
+            d_scores, d_rows = self.index.passages.search(qv, cand)
+            faq_scores = np.zeros(0, dtype=np.float32)
+            faq_rows = np.zeros(0, dtype=np.int64)
+            if self.index.faq_questions.ntotal:
+                kq = min(cfg.candidates, self.index.faq_questions.ntotal)
+                fs, fr = self.index.faq_questions.search(qv, kq)
+                faq_scores, faq_rows = fs[0], self.index.faq_owner[fr[0]]
+        tokens = tokenize(q)
+        bm = (
+            self.index.bm25.get_scores(tokens)
+            if tokens
+            else np.zeros(n, dtype=np.float32)
+        )
+        b_rows = np.argsort(-bm)[:cand]
+
+        fused: dict[int, float] = {}
+        dense_of: dict[int, float] = {}
+        faq_of: dict[int, float] = {}
+        for rank, (row, s) in enumerate(zip(d_rows[0], d_scores[0])):
+            if row < 0:
+                continue
+            fused[row] = fused.get(row, 0.0) + cfg.w_dense / (cfg.rrf_k + rank + 1)
+            dense_of[int(row)] = float(s)
+        for rank, row in enumerate(b_rows):
+            if bm[row] <= 0:
+                break
+            fused[row] = fused.get(row, 0.0) + cfg.w_bm25 / (cfg.rrf_k + rank + 1)
+        seen: set[int] = set()
+        rank = 0
+        for row, s in zip(faq_rows, faq_scores):
+            row = int(row)
+            if row in seen:
+                continue
+            seen.add(row)
+            faq_of[row] = float(s)
+            fused[row] = fused.get(row, 0.0) + cfg.w_faq / (cfg.rrf_k + rank + 1)
+            rank += 1
+
+        bm_max = float(bm.max()) if n else 0.0
+        ranked: list[tuple[float, int]] = []
+        for row, s in fused.items():
+            row = int(row)
+            c = self.index.chunks[row]
+            if faq_of.get(row, 0.0) >= cfg.faq_direct:
+                s += 1.0  # a near-paraphrase of a curated question leads
+            if c.superseded_by:
+                s *= cfg.superseded_penalty
+            ranked.append((s, row))
+        ranked.sort(reverse=True)
+        hits = [
+            self._hit(
+                row,
+                s,
+                dense_of.get(row, 0.0),
+                float(bm[row] / bm_max) if bm_max > 0 else 0.0,
+                faq_of.get(row, 0.0),
+            )
+            for s, row in ranked[:k]
+        ]
+        best_dense = float(d_scores[0][0]) if d_scores.size else 0.0
+        best_faq = float(faq_scores[0]) if faq_scores.size else 0.0
+        confidence = max(best_dense, best_faq)
+        return hits, confidence
+
+    # ---- answering -------------------------------------------------------------------
+    def _date(self, hit: Hit) -> str:
+        return self.messages["date_suffix"].format(date=hit.date) if hit.date else ""
+
+    def _cite_source(self, src: dict[str, str], fallback: Hit) -> tuple[str, str, Chunk | None]:
+        cited = self._by_doc_label.get((src.get("doc", ""), src.get("clause", "")))
+        title = cited.title if cited else fallback.title
+        date = (cited.date if cited else fallback.date) or ""
+        suffix = self.messages["date_suffix"].format(date=date) if date else ""
+        return f"《{title}》{src.get('clause', '')}", suffix, cited
+
+    def compose(self, hits: list[Hit]) -> tuple[str, list[str]]:
+        """Answer text with citations; FAQ answers quote the article they rest on."""
+        m = self.messages
+        top = hits[0]
+        lines: list[str] = []
+        citations: list[str] = []
+        if top.kind == "faq":
+            chunk = self._by_id[top.chunk_id]
+            lines += [m["faq_answer"].format(answer=chunk.text), m["basis_header"]]
+            for src in chunk.meta.get("sources", []):
+                citation, suffix, cited = self._cite_source(src, top)
+                citations.append(citation)
+                lines.append(m["citation_line"].format(citation=citation, date=suffix))
+            return "\n".join(lines), citations
+        lines.append(m["answer_intro"])
+        for h in hits[:2]:
+            if h is not top and (h.kind == "faq" or h.score < top.score * 0.8):
+                continue
+            if h.superseded_by:
+                lines.append(m["superseded_note"].format(superseded_by=h.superseded_by))
+            lines.append(m["passage_line"].format(citation=h.citation, date=self._date(h), text=h.text))
+            citations.append(h.citation)
+        return "\n".join(lines), citations
+
+    def ask(self, question: str, k: int = 5) -> Answer:
+        started = time.perf_counter()
+        hits, confidence = self.search(question, k=max(k, 10))
+        if not hits or confidence < self.config.abstain_below:
+            text, citations, abstained = self.messages["abstain"].strip(), [], True
+        else:
+            text, citations = self.compose(hits)
+            abstained = False
+        return Answer(
+            question=question,
+            text=text,
+            abstained=abstained,
+            confidence=confidence,
+            citations=citations,
+            hits=hits[:k],
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+
+def open_engine(
+    settings: KnowledgeSettings | None = None,
+    corpus: list[Path] | None = None,
+    faq_dir: Path | None | bool = True,
+    index_dir: Path | None = None,
+    rebuild: bool = False,
+    log: Any = print,
+    progress: Any = None,
+) -> tuple[Engine, BuildReport]:
+    """Load (or build) the index for the given inputs and wrap it in an Engine."""
+    s = settings or get_settings()
+    encoder = load_encoder(s.encoder, s.model_cache_dir, threads=s.encoder_threads)
+    faq = (s.faq_dir if s.use_faq else None) if faq_dir is True else (faq_dir or None)
+    index, report = open_index(
+        corpus if corpus is not None else s.corpus_dirs,
+        faq,
+        encoder,
+        index_dir or s.index_dir,
+        rebuild=rebuild,
+        progress=progress,
+        log=log,
+    )
+    return Engine(index, encoder), report
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process-wide engine, built from settings on first use."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine, _ = open_engine()
+        return _engine
+

@@ -1,0 +1,66 @@
+"""jieba tokenisation shared by BM25, the FAQ matcher and (via the same dictionary folder) Rasa.
+
+Why a private ``jieba.Tokenizer``: the global jieba instance is process-wide
+state; a private one keeps our domain dictionary from leaking into other code
+and lets us initialise it eagerly at start-up instead of on the first query.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import jieba
+
+DICT_DIR = Path(__file__).resolve().parent / "jieba_dict"
+
+# Function words and fillers that carry no retrieval signal. Kept short on
+# purpose: legal text is dense, and over-eager stopword lists hurt BM25 here.
+STOPWORDS = frozenset(
+    """的 了 吗 呢 吧 啊 呀 么 嘛 是 在 和 与 及 或 把 被 对 就 都 也 还 又 而 之 其 这 那 哪 些
+    个 我 我们 你 你们 他 她 它 他们 请问 想 想问 问 一下 怎么 怎样 如何 什么 为什么 哪些 多少 能 能否
+    可以 可不可以 是否 要 需要 会 有 有没有 没有 啊 哦 嗯 吗 可 该 应该 怎么办 一个 上 下 中 里 等""".split()
+)
+
+_TOKEN_RE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
+_lock = threading.Lock()
+jieba.setLogLevel(logging.WARNING)
+
+
+def dictionary_files(dict_dir: Path = DICT_DIR) -> list[Path]:
+    """All dictionary files, in the order Rasa's JiebaTokenizer would load them."""
+    return sorted(p for p in dict_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+@lru_cache(maxsize=1)
+def get_jieba() -> jieba.Tokenizer:
+    """Return the initialised private tokenizer (loaded once per process)."""
+    with _lock:
+        tok = jieba.Tokenizer()
+        tok.initialize()
+        for path in dictionary_files():
+            tok.load_userdict(str(path))
+        return tok
+
+
+def cut(text: str) -> list[str]:
+    """Plain jieba segmentation (precise mode) with the domain dictionary."""
+    return [w for w in get_jieba().lcut(text) if w.strip()]
+
+
+def tokenize(text: str) -> list[str]:
+    """Tokens for lexical search: search-mode cut, lower-cased, stopwords dropped.
+
+    Search mode also emits the sub-words of long compounds (个体工商户 → 个体, 工商,
+    工商户, 个体工商户), so a colloquial 个体户 query still meets the formal term.
+    """
+    out: list[str] = []
+    for w in get_jieba().lcut_for_search(text):
+        w = w.strip().lower()
+        if not w or w in STOPWORDS or not _TOKEN_RE.search(w):
+            continue
+        out.append(w)
+    return out

@@ -1,0 +1,154 @@
+"""``yiwen``: one command line for ingest, ask, eval, bench and the services.
+
+Heavy imports happen inside the commands so ``yiwen --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group(help="邑问 Yiwen：江门市场监管智能问答助手")
+def main() -> None:
+    pass
+
+
+@main.command(help="导入文档并建立（或更新）检索索引。")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--rebuild", is_flag=True, help="忽略现有索引，强制重建。")
+@click.option("--no-faq", is_flag=True, help="不导入常见问题库。")
+def ingest(paths: tuple[Path, ...], rebuild: bool, no_faq: bool) -> None:
+    from retrieval.engine import open_engine
+    from yiwen.progress import StageProgress
+    from yiwen.settings import get_settings
+
+    s = get_settings()
+    corpus = list(paths) or s.corpus_dirs
+    if not corpus:
+        raise click.UsageError(
+            "没有可导入的文档目录：请在命令后给出目录，或设置 YIWEN_CORPUS_DIRS。"
+        )
+    click.echo(f"文档目录：{', '.join(str(p) for p in corpus)}")
+    click.echo(f"向量模型：{s.encoder}")
+    bar = StageProgress()
+    engine, report = open_engine(
+        corpus=corpus,
+        faq_dir=None if no_faq else True,
+        rebuild=rebuild,
+        progress=bar,
+        log=click.echo,
+    )
+    bar.close()
+    m = engine.index.manifest
+    for err in report.errors:
+        click.echo(f"  ✗ {err}", err=True)
+    click.echo(
+        f"{'已重建' if report.rebuilt else '已加载'}：{m.n_documents} 个文档，{m.n_chunks} 个片段"
+        f"（其中常见问题 {report.faq_entries} 条），失败 {len(report.errors)} 个文件，"
+        f"用时 {report.seconds:.1f} 秒。{report.reason}"
+    )
+    if report.errors:
+        sys.exit(2 if report.documents == 0 else 0)
+
+
+@main.command(help="提问，打印答案和出处。")
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@click.option("-k", default=5, show_default=True, help="返回的片段数。")
+def ask(question: str, as_json: bool, k: int) -> None:
+    from retrieval.engine import get_engine
+    from yiwen.api import check_question
+
+    try:
+        question = check_question(question)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    ans = get_engine().ask(question, k=k)
+    if as_json:
+        click.echo(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(ans.text)
+    if ans.hits and not ans.abstained:
+        click.echo("\n—— 检索到的片段 ——")
+        for i, h in enumerate(ans.hits, 1):
+            click.echo(f"{i}. {h.citation}  score={h.score:.4f}")
+    click.echo(f"\n（置信度 {ans.confidence:.3f}，用时 {ans.latency_ms:.0f} ms）")
+
+
+@main.command(name="eval", help="按评测约定批量回答问题并计算指标。")
+@click.option("--questions", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--corpus", "corpora", multiple=True, required=True,
+              type=click.Path(exists=True, path_type=Path))
+@click.option("--no-faq", is_flag=True, help="不使用常见问题库。")
+@click.option("--out", required=True, type=click.Path(path_type=Path))
+@click.option("--limit", type=int, default=None, help="只评测前 N 个问题。")
+def eval_cmd(questions: Path, corpora: tuple[Path, ...], no_faq: bool, out: Path,
+             limit: int | None) -> None:
+    from yiwen.evaluation import format_metrics, run_eval
+
+    metrics = run_eval(questions, list(corpora), use_faq=not no_faq, out=out, limit=limit)
+    click.echo(format_metrics(metrics))
+
+
+@main.command(help="用校准数据确定拒答阈值，写入 retrieval/calibration.json。")
+def calibrate() -> None:
+    from yiwen.calibration import calibrate as run
+
+    click.echo(run())
+
+
+@main.command(help="运行性能基准并打印表格。")
+@click.option("--lawrefbook/--no-lawrefbook", default=True, help="是否包含全量法规集。")
+@click.option("--dense-sample", default=2000, show_default=True,
+              help="全量法规集向量化抽样片段数（用于估算总时长）。")
+def bench(lawrefbook: bool, dense_sample: int) -> None:
+    from bench.retrieval import run as run_bench
+
+    click.echo(run_bench(lawrefbook=lawrefbook, dense_sample=dense_sample))
+
+
+@main.command(help="只启动知识问答 / 工单 API（端口 8000）。")
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+def serve(host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from yiwen.app import create_app
+    from yiwen.settings import get_settings
+
+    s = get_settings()
+    uvicorn.run(create_app(), host=host or s.host, port=port or s.port, ws="none",
+                log_level="info")
+
+
+@main.command(help="启动全部服务并在前台运行（Ctrl-C 停止）。")
+def up() -> None:
+    from yiwen.services import run_all
+
+    sys.exit(run_all())
+
+
+def _mount_optional() -> None:
+    """Sub-commands owned by other packages, mounted when those packages are present."""
+    try:
+        from tickets.cli import tokens
+
+        main.add_command(tokens)
+    except ImportError:
+        pass
+    try:
+        from bot.actions.review_log import misses
+
+        main.add_command(misses)
+    except ImportError:
+        pass
+
+
+_mount_optional()
+
+if __name__ == "__main__":
+    main()

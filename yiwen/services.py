@@ -1,0 +1,131 @@
+"""``yiwen up``: start every service, wait until all are healthy, stop them all on exit.
+
+Why a small supervisor instead of a process manager: `make run` must work on a
+fresh clone with nothing but the two environments, and Ctrl-C / SIGTERM must
+take every child down with it (each child gets its own process group).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from yiwen.settings import REPO_ROOT, get_settings
+
+
+@dataclass
+class Service:
+    name: str
+    cmd: list[str]
+    health_url: str
+    cwd: Path = REPO_ROOT
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+
+
+def app_service() -> Service:
+    s = get_settings()
+    return Service(
+        name="app（知识问答 + 工单 API）",
+        cmd=[sys.executable, "-m", "yiwen.cli", "serve", "--host", s.host, "--port", str(s.port)],
+        health_url=f"http://{s.host}:{s.port}/healthz",
+    )
+
+
+def all_services() -> list[Service]:
+    services = [app_service()]
+    try:
+        from bot.services import rasa_services
+    except ImportError:
+        return services
+    for spec in rasa_services(dict(os.environ)):
+        services.append(
+            Service(
+                name=spec["name"],
+                cmd=list(spec["cmd"]),
+                health_url=spec["health_url"],
+                cwd=Path(spec.get("cwd", REPO_ROOT)),
+                env=dict(spec.get("env", {})),
+            )
+        )
+    return services
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def stop(services: list[Service], grace: float = 15.0) -> None:
+    for svc in reversed(services):
+        if svc.proc and svc.proc.poll() is None:
+            os.killpg(svc.proc.pid, signal.SIGTERM)
+    deadline = time.time() + grace
+    for svc in services:
+        if svc.proc is None:
+            continue
+        try:
+            svc.proc.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            os.killpg(svc.proc.pid, signal.SIGKILL)
+
+
+def run_all(startup_timeout: float = 600.0) -> int:
+    services = all_services()
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for svc in services:
+            print(f"==> 启动 {svc.name}：{' '.join(svc.cmd[-4:])}", flush=True)
+            svc.proc = subprocess.Popen(
+                svc.cmd, cwd=svc.cwd, env={**os.environ, **svc.env}, start_new_session=True
+            )
+        pending = list(services)
+        started = time.time()
+        while pending and not stopping:
+            for svc in list(pending):
+                if svc.proc is not None and svc.proc.poll() is not None:
+                    print(f"错误：{svc.name} 启动失败（退出码 {svc.proc.returncode}），见上方日志。")
+                    return 1
+                if _healthy(svc.health_url):
+                    print(f"==> {svc.name} 就绪（{time.time() - started:.0f} 秒）：{svc.health_url}")
+                    pending.remove(svc)
+            if time.time() - started > startup_timeout:
+                print(f"错误：等待服务就绪超时：{', '.join(s.name for s in pending)}")
+                return 1
+            time.sleep(1)
+        if not stopping:
+            s = get_settings()
+            print("\n邑问已启动：")
+            print(f"  知识问答 API 文档：http://{s.host}:{s.port}/docs")
+            print(f"  提问示例：curl -s -X POST http://{s.host}:{s.port}/api/ask "
+                  "-H 'Content-Type: application/json' -d '{\"question\": \"个转企有什么补贴？\"}'")
+            for svc in services[1:]:
+                print(f"  {svc.name}：{svc.health_url}")
+            print("按 Ctrl-C 停止全部服务。", flush=True)
+        while not stopping:
+            for svc in services:
+                if svc.proc is not None and svc.proc.poll() is not None:
+                    print(f"错误：{svc.name} 意外退出（退出码 {svc.proc.returncode}），正在停止其他服务。")
+                    return 1
+            time.sleep(1)
+        return 0
+    finally:
+        print("==> 正在停止全部服务…", flush=True)
+        stop(services)
+        print("==> 已停止。", flush=True)
