@@ -25,7 +25,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores ({cpu or platform.processor()}), Python {platform.python_version()}"
+    cpu = cpu or platform.processor()
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -52,7 +53,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(port: int, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.Popen:
+def start_app(
+    port: int, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.Popen:
     """Start the real app (`yiwen serve`) and wait until /healthz answers."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "yiwen.cli", "serve", "--port", str(port)],

@@ -36,10 +36,16 @@ def bench_queries(rows: list[tuple[str, str]]) -> None:
             t = time.perf_counter()
             engine.ask(q)
             lat.append((time.perf_counter() - t) * 1000)
-    rows.append(("单次问答延迟 p50 / p95（核心语料，含查询向量化）",
-                 f"{pct(lat, 50):.1f} / {pct(lat, 95):.1f} ms（{len(lat)} 次）"))
+    rows.append(
+        (
+            "单次问答延迟 p50 / p95（核心语料，含查询向量化）",
+            f"{pct(lat, 50):.1f} / {pct(lat, 95):.1f} ms（{len(lat)} 次）",
+        )
+    )
     m = engine.index.manifest
-    rows.append(("核心语料索引", f"{m.n_documents} 文档，{m.n_chunks} 片段，FAQ 问法 {m.n_faq_questions}"))
+    rows.append(
+        ("核心语料索引", f"{m.n_documents} 文档，{m.n_chunks} 片段，FAQ 问法 {m.n_faq_questions}")
+    )
     size = sum(p.stat().st_size for p in (REPO / "var" / "index").rglob("*") if p.is_file())
     rows.append(("索引磁盘占用", f"{size / 1e6:.1f} MB"))
 
@@ -55,8 +61,12 @@ def bench_core_ingest(rows: list[tuple[str, str]]) -> None:
         t = time.perf_counter()
         _, report = build(s.corpus_dirs, s.faq_dir, enc, Path(tmp) / "idx", log=lambda _m: None)
         dt = time.perf_counter() - t
-    rows.append(("核心语料完整导入（加载+分块+BM25+向量）",
-                 f"{report.chunks} 片段 / {dt:.1f} s = {report.chunks / dt:.1f} 片段/s"))
+    rows.append(
+        (
+            "核心语料完整导入（加载+分块+BM25+向量）",
+            f"{report.chunks} 片段 / {dt:.1f} s = {report.chunks / dt:.1f} 片段/s",
+        )
+    )
 
 
 def bench_lawrefbook(rows: list[tuple[str, str]], dense_sample: int) -> None:
@@ -89,8 +99,12 @@ def bench_lawrefbook(rows: list[tuple[str, str]], dense_sample: int) -> None:
         bm.index(tokens, show_progress=False)
         t3 = time.perf_counter()
         rows.append(("全量法规集：解压", f"{t1 - t0:.1f} s"))
-        rows.append(("全量法规集：加载+分块",
-                     f"{len(docs)} 文档（失败 {len(errors)}），{len(chunks)} 片段，{t2 - t1:.1f} s"))
+        rows.append(
+            (
+                "全量法规集：加载+分块",
+                f"{len(docs)} 文档（失败 {len(errors)}），{len(chunks)} 片段，{t2 - t1:.1f} s",
+            )
+        )
         rows.append(("全量法规集：分词+BM25", f"{t3 - t2:.1f} s（分块+BM25 合计 {t3 - t1:.1f} s）"))
         rows.append(("全量法规集：分块+BM25 吞吐", f"{len(chunks) / (t3 - t1):.0f} 片段/s"))
         s = get_settings()
@@ -101,8 +115,12 @@ def bench_lawrefbook(rows: list[tuple[str, str]], dense_sample: int) -> None:
         enc.encode_passages(sample, batch_size=32)
         dt = time.perf_counter() - t
         rate = len(sample) / dt
-        rows.append((f"全量法规集：向量化（{enc.name}，抽样 {len(sample)} 片段）",
-                     f"{rate:.1f} 片段/s，全集预计 {len(chunks) / rate / 3600:.1f} 小时"))
+        rows.append(
+            (
+                f"全量法规集：向量化（{enc.name}，抽样 {len(sample)} 片段）",
+                f"{rate:.1f} 片段/s，全集预计 {len(chunks) / rate / 3600:.1f} 小时",
+            )
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -114,7 +132,9 @@ def bench_app_rss(rows: list[tuple[str, str]]) -> None:
         for q in _queries()[:30]:
             httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": q}, timeout=30)
         cur, peak = rss_mb(proc.pid)
-        rows.append(("应用进程 RSS（默认模型，30 次问答后）", f"{cur:.0f} MB（峰值 {peak:.0f} MB）"))
+        rows.append(
+            ("应用进程 RSS（默认模型，30 次问答后）", f"{cur:.0f} MB（峰值 {peak:.0f} MB）")
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=30)

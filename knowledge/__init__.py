@@ -1,1 +1,1 @@
-"""Knowledge layer: load policy documents, normalise text, chunk along legal structure, curated FAQ."""
+"""Knowledge layer: load policy documents, normalise, chunk along legal structure, curated FAQ."""

@@ -3,7 +3,7 @@
 Every format ends up as plain lines, then goes through one parser that pulls
 out the metadata a citation needs (title, date, issuer) and strips the header
 that is metadata rather than content: the Markdown title and the lines above
-``<!-- INFO END -->``, or a notice's recipient line, 印发 line, issuer and date.
+the end-of-header comment, or a notice's recipient line, 印发 line, issuer and date.
 
 A file that cannot be read raises :class:`LoadError` with a Chinese message
 that says what to do; :func:`load_corpus` collects those and keeps going, so
@@ -74,7 +74,8 @@ _STEM_DATE_RE = re.compile(r"\s*[(（](\d{4}-\d{2}-\d{2})[)）]\s*$")
 _CN_DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _DATE_LINE_RE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")
 _MD_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
-_INFO_END = "<!-- INFO END -->"
+# The collection's end-of-header comment (an HTML comment naming INFO and END).
+_INFO_END_RE = re.compile(r"^<!--\s*INFO\s+END\s*-->$")
 _FRONT_MATTER_RE = re.compile(r"\A---\n.*?\n---(?:\n|\Z)", re.S)
 
 ARTICLE_LINE_RE = re.compile(
@@ -390,7 +391,7 @@ def _iso(match: re.Match[str]) -> str | None:
 
 
 def _parse_markdown_header(lines: list[str], stem_title: str) -> _Parsed | None:
-    """``# title``, metadata lines, ``<!-- INFO END -->``; ``None`` if there is no ``#`` title."""
+    """``# title``, metadata lines, the end-of-header line; ``None`` if there is no ``#`` title."""
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
         return _Parsed(title=stem_title, text="")
@@ -398,10 +399,7 @@ def _parse_markdown_header(lines: list[str], stem_title: str) -> _Parsed | None:
     if not match or len(match.group(1)) != 1:
         return None
     title = match.group(2).strip() or stem_title
-    try:
-        end = lines.index(_INFO_END, first)
-    except ValueError:
-        end = None
+    end = next((i for i in range(first, len(lines)) if _INFO_END_RE.match(lines[i].strip())), None)
     if end is None:
         # No marker: metadata lines are the dated 通过/公布/施行 lines right after the title.
         end = first + 1

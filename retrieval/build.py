@@ -9,7 +9,7 @@ from pathlib import Path
 
 from knowledge.chunking import CHUNKER_VERSION, chunk_document
 from knowledge.faq import faq_to_chunks, load_faq
-from knowledge.loaders import SUPPORTED, LoadError, load_corpus
+from knowledge.loaders import LoadError, load_corpus
 from knowledge.superseded import CONFIG_PATH as SUPERSEDED_CONFIG
 from knowledge.superseded import mark_superseded
 from retrieval.encoders import Encoder
@@ -34,7 +34,11 @@ class BuildReport:
 
 
 def source_files(paths: Iterable[Path]) -> list[Path]:
-    """Every supported file under ``paths`` (files or folders), sorted, hidden files skipped."""
+    """Every file under ``paths`` (files or folders), sorted, hidden files skipped.
+
+    Unsupported files are included on purpose: the loader reports each one, and a
+    new or removed file of any kind changes the corpus hash.
+    """
     found: list[Path] = []
     for p in paths:
         p = Path(p)
@@ -44,9 +48,7 @@ def source_files(paths: Iterable[Path]) -> list[Path]:
             found.extend(
                 f
                 for f in p.rglob("*")
-                if f.is_file()
-                and f.suffix.lower() in SUPPORTED
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
             )
     return sorted(set(found))
 
@@ -76,9 +78,10 @@ def build(
     log: Log = print,
 ) -> tuple[HybridIndex, BuildReport]:
     started = time.perf_counter()
-    manifest, files = expected_manifest(corpus, faq_dir, encoder)
+    corpus = list(corpus)
+    manifest, _files = expected_manifest(corpus, faq_dir, encoder)
     report = BuildReport(rebuilt=True)
-    docs, errors = load_corpus(files)
+    docs, errors = load_corpus(list(corpus))
     for err in errors:
         log(f"  ✗ {err}")
     docs = mark_superseded(docs)

@@ -77,7 +77,12 @@ class Hit:
     faq: float = 0.0
 
     def public(self) -> dict[str, Any]:
-        return {"doc": self.doc, "text": self.text, "score": round(self.score, 6), "citation": self.citation}
+        return {
+            "doc": self.doc,
+            "text": self.text,
+            "score": round(self.score, 6),
+            "citation": self.citation,
+        }
 
 
 @dataclass
@@ -104,9 +109,17 @@ class Engine:
         self.encoder = encoder
         self.config = config or FusionConfig.load()
         self.messages: dict[str, str] = yaml.safe_load(MESSAGES_PATH.read_text("utf-8"))
-        self._by_doc_label = {
-            (c.doc_id, c.label): c for c in index.chunks if c.kind != "faq" and c.label
-        }
+        # Articles longer than a chunk are split into parts sharing one label; an FAQ
+        # citation quotes the whole article, so the parts are joined back here.
+        self._article_text: dict[tuple[str, str], str] = {}
+        self._by_doc_label: dict[tuple[str, str], Chunk] = {}
+        for c in index.chunks:
+            if c.kind == "faq" or not c.label:
+                continue
+            key = (c.doc_id, c.label)
+            self._by_doc_label.setdefault(key, c)
+            prev = self._article_text.get(key)
+            self._article_text[key] = f"{prev}{c.text}" if prev else c.text
         self._by_id = {c.chunk_id: c for c in index.chunks}
         self._lock = threading.Lock()  # faiss/encoders are not guaranteed re-entrant
         faiss.omp_set_num_threads(1)
@@ -118,9 +131,9 @@ class Engine:
             return chunk.text
         parts = [chunk.text]
         for src in chunk.meta.get("sources", [])[:2]:
-            cited = self._by_doc_label.get((src.get("doc"), src.get("clause")))
+            cited = self._article_text.get((src.get("doc", ""), src.get("clause", "")))
             if cited is not None:
-                parts.append(cited.text)
+                parts.append(cited)
         return "\n".join(parts)
 
     def _hit(self, row: int, score: float, dense: float, bm25: float, faq: float) -> Hit:
@@ -157,11 +170,7 @@ class Engine:
                 fs, fr = self.index.faq_questions.search(qv, kq)
                 faq_scores, faq_rows = fs[0], self.index.faq_owner[fr[0]]
         tokens = tokenize(q)
-        bm = (
-            self.index.bm25.get_scores(tokens)
-            if tokens
-            else np.zeros(n, dtype=np.float32)
-        )
+        bm = self.index.bm25.get_scores(tokens) if tokens else np.zeros(n, dtype=np.float32)
         b_rows = np.argsort(-bm)[:cand]
 
         fused: dict[int, float] = {}
@@ -192,8 +201,9 @@ class Engine:
         for row, s in fused.items():
             row = int(row)
             c = self.index.chunks[row]
-            if faq_of.get(row, 0.0) >= cfg.faq_direct:
-                s += 1.0  # a near-paraphrase of a curated question leads
+            f = faq_of.get(row, 0.0)
+            if f >= cfg.faq_direct:
+                s += f  # a near-paraphrase of a curated question leads; the closest first
             if c.superseded_by:
                 s *= cfg.superseded_penalty
             ranked.append((s, row))
@@ -234,7 +244,7 @@ class Engine:
             chunk = self._by_id[top.chunk_id]
             lines += [m["faq_answer"].format(answer=chunk.text), m["basis_header"]]
             for src in chunk.meta.get("sources", []):
-                citation, suffix, cited = self._cite_source(src, top)
+                citation, suffix, _cited = self._cite_source(src, top)
                 citations.append(citation)
                 lines.append(m["citation_line"].format(citation=citation, date=suffix))
             return "\n".join(lines), citations
@@ -244,7 +254,9 @@ class Engine:
                 continue
             if h.superseded_by:
                 lines.append(m["superseded_note"].format(superseded_by=h.superseded_by))
-            lines.append(m["passage_line"].format(citation=h.citation, date=self._date(h), text=h.text))
+            lines.append(
+                m["passage_line"].format(citation=h.citation, date=self._date(h), text=h.text)
+            )
             citations.append(h.citation)
         return "\n".join(lines), citations
 
@@ -270,7 +282,7 @@ class Engine:
 def open_engine(
     settings: KnowledgeSettings | None = None,
     corpus: list[Path] | None = None,
-    faq_dir: Path | None | bool = True,
+    faq_dir: Path | bool | None = True,
     index_dir: Path | None = None,
     rebuild: bool = False,
     log: Any = print,
@@ -303,4 +315,3 @@ def get_engine() -> Engine:
         if _engine is None:
             _engine, _ = open_engine()
         return _engine
-

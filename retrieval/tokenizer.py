@@ -20,9 +20,12 @@ DICT_DIR = Path(__file__).resolve().parent / "jieba_dict"
 # Function words and fillers that carry no retrieval signal. Kept short on
 # purpose: legal text is dense, and over-eager stopword lists hurt BM25 here.
 STOPWORDS = frozenset(
-    """的 了 吗 呢 吧 啊 呀 么 嘛 是 在 和 与 及 或 把 被 对 就 都 也 还 又 而 之 其 这 那 哪 些
-    个 我 我们 你 你们 他 她 它 他们 请问 想 想问 问 一下 怎么 怎样 如何 什么 为什么 哪些 多少 能 能否
-    可以 可不可以 是否 要 需要 会 有 有没有 没有 啊 哦 嗯 吗 可 该 应该 怎么办 一个 上 下 中 里 等""".split()
+    (
+        "的 了 吗 呢 吧 啊 呀 么 嘛 是 在 和 与 及 或 把 被 对 就 都 也 还 又 而 之 其 这 那 哪 些 "
+        "个 我 我们 你 你们 他 她 它 他们 请问 想 想问 问 一下 怎么 怎样 如何 什么 为什么 哪些 "
+        "多少 能 能否 可以 可不可以 是否 要 需要 会 有 有没有 没有 哦 嗯 可 该 应该 怎么办 一个 "
+        "上 下 中 里 等"
+    ).split()
 )
 
 _TOKEN_RE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)

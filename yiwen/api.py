@@ -36,7 +36,9 @@ def check_question(text: str) -> str:
 
 
 class AskRequest(BaseModel):
-    question: str = Field(..., description="用户的问题（1–2000 字）", examples=["个转企有什么补贴？"])
+    question: str = Field(
+        ..., description="用户的问题（1–2000 字）", examples=["个转企有什么补贴？"]
+    )
 
     @field_validator("question", mode="before")
     @classmethod

@@ -81,13 +81,19 @@ def ask(question: str, as_json: bool, k: int) -> None:
 
 @main.command(name="eval", help="按评测约定批量回答问题并计算指标。")
 @click.option("--questions", required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--corpus", "corpora", multiple=True, required=True,
-              type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--corpus",
+    "corpora",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+)
 @click.option("--no-faq", is_flag=True, help="不使用常见问题库。")
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 @click.option("--limit", type=int, default=None, help="只评测前 N 个问题。")
-def eval_cmd(questions: Path, corpora: tuple[Path, ...], no_faq: bool, out: Path,
-             limit: int | None) -> None:
+def eval_cmd(
+    questions: Path, corpora: tuple[Path, ...], no_faq: bool, out: Path, limit: int | None
+) -> None:
     from yiwen.evaluation import format_metrics, run_eval
 
     metrics = run_eval(questions, list(corpora), use_faq=not no_faq, out=out, limit=limit)
@@ -103,8 +109,12 @@ def calibrate() -> None:
 
 @main.command(help="运行性能基准并打印表格。")
 @click.option("--lawrefbook/--no-lawrefbook", default=True, help="是否包含全量法规集。")
-@click.option("--dense-sample", default=2000, show_default=True,
-              help="全量法规集向量化抽样片段数（用于估算总时长）。")
+@click.option(
+    "--dense-sample",
+    default=2000,
+    show_default=True,
+    help="全量法规集向量化抽样片段数（用于估算总时长）。",
+)
 def bench(lawrefbook: bool, dense_sample: int) -> None:
     from bench.retrieval import run as run_bench
 
@@ -121,8 +131,7 @@ def serve(host: str | None, port: int | None) -> None:
     from yiwen.settings import get_settings
 
     s = get_settings()
-    uvicorn.run(create_app(), host=host or s.host, port=port or s.port, ws="none",
-                log_level="info")
+    uvicorn.run(create_app(), host=host or s.host, port=port or s.port, ws="none", log_level="info")
 
 
 @main.command(help="启动全部服务并在前台运行（Ctrl-C 停止）。")

@@ -100,10 +100,14 @@ def run_all(startup_timeout: float = 600.0) -> int:
         while pending and not stopping:
             for svc in list(pending):
                 if svc.proc is not None and svc.proc.poll() is not None:
-                    print(f"错误：{svc.name} 启动失败（退出码 {svc.proc.returncode}），见上方日志。")
+                    print(
+                        f"错误：{svc.name} 启动失败（退出码 {svc.proc.returncode}），见上方日志。"
+                    )
                     return 1
                 if _healthy(svc.health_url):
-                    print(f"==> {svc.name} 就绪（{time.time() - started:.0f} 秒）：{svc.health_url}")
+                    print(
+                        f"==> {svc.name} 就绪（{time.time() - started:.0f} 秒）：{svc.health_url}"
+                    )
                     pending.remove(svc)
             if time.time() - started > startup_timeout:
                 print(f"错误：等待服务就绪超时：{', '.join(s.name for s in pending)}")
@@ -113,15 +117,18 @@ def run_all(startup_timeout: float = 600.0) -> int:
             s = get_settings()
             print("\n邑问已启动：")
             print(f"  知识问答 API 文档：http://{s.host}:{s.port}/docs")
-            print(f"  提问示例：curl -s -X POST http://{s.host}:{s.port}/api/ask "
-                  "-H 'Content-Type: application/json' -d '{\"question\": \"个转企有什么补贴？\"}'")
+            print(
+                f"  提问示例：curl -s -X POST http://{s.host}:{s.port}/api/ask "
+                "-H 'Content-Type: application/json' -d '{\"question\": \"个转企有什么补贴？\"}'"
+            )
             for svc in services[1:]:
                 print(f"  {svc.name}：{svc.health_url}")
             print("按 Ctrl-C 停止全部服务。", flush=True)
         while not stopping:
             for svc in services:
                 if svc.proc is not None and svc.proc.poll() is not None:
-                    print(f"错误：{svc.name} 意外退出（退出码 {svc.proc.returncode}），正在停止其他服务。")
+                    code = svc.proc.returncode
+                    print(f"错误：{svc.name} 意外退出（退出码 {code}），正在停止其他服务。")
                     return 1
             time.sleep(1)
         return 0

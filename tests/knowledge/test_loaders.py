@@ -133,7 +133,7 @@ def test_empty_and_whitespace_files(tmp_path: Path, content: bytes) -> None:
 
 def test_markdown_with_header_only(tmp_path: Path) -> None:
     path = tmp_path / "只有标题.md"
-    path.write_text("# 某条例\n\n2020年1月1日 通过\n\n<!-- INFO END -->\n", encoding="utf-8")
+    path.write_text("# 某条例\n\n2020年1月1日 通过\n\n<!--  INFO  END  -->\n", encoding="utf-8")
     with pytest.raises(LoadError) as err:
         load_document(path)
     assert err.value.reason == "no_body"

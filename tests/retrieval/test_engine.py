@@ -22,7 +22,9 @@ def test_answer_cites_document_and_article(core_engine) -> None:
     ans = core_engine.ask("个体工商户转型为企业以后债务怎么处理？")
     assert not ans.abstained
     assert ans.citations, ans.text
-    assert any(re.search(r"《[^》]+》第[一二三四五六七八九十百零\d]+[条项段]", c) for c in ans.citations)
+    assert any(
+        re.search(r"《[^》]+》第[一二三四五六七八九十百零\d]+[条项段]", c) for c in ans.citations
+    )
     assert ans.citations[0] in ans.text
 
 

@@ -12,8 +12,6 @@ from retrieval.index import HybridIndex
 
 LAW = """# 示例经营条例
 
-<!-- INFO END -->
-
 ## 第一章 总则
 
 第一条 为了方便示例，制定本条例。
@@ -66,7 +64,9 @@ def test_encoder_mismatch_is_never_silently_used(tmp_path: Path, encoder) -> Non
     corpus, idx = _corpus(tmp_path), tmp_path / "index"
     open_index([corpus], None, encoder, idx, log=lambda _m: None)
     manifest = idx / "manifest.json"
-    manifest.write_text(manifest.read_text("utf-8").replace(encoder.name, "st/other-model"), "utf-8")
+    manifest.write_text(
+        manifest.read_text("utf-8").replace(encoder.name, "st/other-model"), "utf-8"
+    )
     msgs: list[str] = []
     index, report = open_index([corpus], None, encoder, idx, log=msgs.append)
     assert report.rebuilt and any("向量模型已更换" in m for m in msgs)
