@@ -88,7 +88,13 @@ def build(
     chunks = [c for d in docs for c in chunk_document(d)]
     if faq_dir is not None and faq_dir.is_dir():
         entries = load_faq(faq_dir)
-        chunks.extend(faq_to_chunks(entries))
+        by_id = {d.doc_id: d for d in docs}
+        for fc in faq_to_chunks(entries):
+            # Cite the primary source by its real title (e.g. 中华人民共和国…) when indexed.
+            src = by_id.get(fc.source_doc or "")
+            if src is not None:
+                fc.title, fc.date = src.title, fc.date or src.date
+            chunks.append(fc)
         report.faq_entries = len(entries)
     manifest.n_documents = len(docs)
     index = HybridIndex.build(chunks, encoder, manifest, progress=progress)

@@ -28,6 +28,15 @@ from yiwen.settings import KnowledgeSettings, get_settings
 
 MESSAGES_PATH = Path(__file__).resolve().parents[1] / "knowledge" / "messages.yml"
 CALIBRATION_PATH = Path(__file__).resolve().parent / "calibration.json"
+QUOTE_CHARS = 160  # an FAQ answer quotes the start of each article it rests on
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """Start of ``text``, cut after a sentence end when one is near the limit."""
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind(p, 0, limit) for p in "。；;")
+    return text[: cut + 1] if cut >= limit // 2 else text[:limit] + "…"
 
 
 @dataclass
@@ -42,9 +51,10 @@ class FusionConfig:
     rrf_k: int = 60
     w_dense: float = 1.0
     w_bm25: float = 1.0
-    w_faq: float = 1.5
+    w_faq: float = 1.0
     superseded_penalty: float = 0.5
     abstain_below: float = 0.80
+    faq_min: float = 0.90  # FAQ question matches below this do not vote at all
     faq_direct: float = 0.93  # FAQ question similarity above which the FAQ leads
 
     @classmethod
@@ -189,7 +199,7 @@ class Engine:
         rank = 0
         for row, s in zip(faq_rows, faq_scores):
             row = int(row)
-            if row in seen:
+            if row in seen or s < cfg.faq_min:
                 continue
             seen.add(row)
             faq_of[row] = float(s)
@@ -244,9 +254,12 @@ class Engine:
             chunk = self._by_id[top.chunk_id]
             lines += [m["faq_answer"].format(answer=chunk.text), m["basis_header"]]
             for src in chunk.meta.get("sources", []):
-                citation, suffix, _cited = self._cite_source(src, top)
+                citation, suffix, cited = self._cite_source(src, top)
                 citations.append(citation)
                 lines.append(m["citation_line"].format(citation=citation, date=suffix))
+                if cited is not None:
+                    article = self._article_text[(cited.doc_id, cited.label)]
+                    lines.append(m["quote_line"].format(text=_excerpt(article, QUOTE_CHARS)))
             return "\n".join(lines), citations
         lines.append(m["answer_intro"])
         for h in hits[:2]:
