@@ -23,6 +23,7 @@ from knowledge.normalize import normalize_text
 from retrieval.build import BuildReport, open_index
 from retrieval.encoders import Encoder, load_encoder
 from retrieval.index import HybridIndex
+from retrieval.synonyms import expand_query, load_synonyms
 from retrieval.tokenizer import tokenize
 from yiwen.settings import KnowledgeSettings, get_settings
 
@@ -48,11 +49,11 @@ class FusionConfig:
     """
 
     candidates: int = 50
-    rrf_k: int = 60
+    rrf_k: int = 20  # lower than the textbook 60: top ranks of each list matter most here
     w_dense: float = 1.0
     w_bm25: float = 1.0
     w_faq: float = 1.0
-    superseded_penalty: float = 0.5
+    superseded_penalty: float = 0.9  # below the current text when close, not buried
     abstain_below: float = 0.80
     faq_min: float = 0.90  # FAQ question matches below this do not vote at all
     faq_direct: float = 0.93  # FAQ question similarity above which the FAQ leads
@@ -131,6 +132,7 @@ class Engine:
             prev = self._article_text.get(key)
             self._article_text[key] = f"{prev}{c.text}" if prev else c.text
         self._by_id = {c.chunk_id: c for c in index.chunks}
+        self.synonyms = load_synonyms()
         self._lock = threading.Lock()  # faiss/encoders are not guaranteed re-entrant
         faiss.omp_set_num_threads(1)
 
@@ -172,25 +174,32 @@ class Engine:
         cand = min(cfg.candidates, n)
         with self._lock:
             qv = self.encoder.encode_queries([q]).astype(np.float32)
-            d_scores, d_rows = self.index.passages.search(qv, cand)
+            n_units = self.index.passages.ntotal
+            d_scores, d_units = self.index.passages.search(qv, min(n_units, cand * 4))
             faq_scores = np.zeros(0, dtype=np.float32)
             faq_rows = np.zeros(0, dtype=np.int64)
             if self.index.faq_questions.ntotal:
                 kq = min(cfg.candidates, self.index.faq_questions.ntotal)
                 fs, fr = self.index.faq_questions.search(qv, kq)
                 faq_scores, faq_rows = fs[0], self.index.faq_owner[fr[0]]
-        tokens = tokenize(q)
+        tokens = expand_query(tokenize(q), self.synonyms, q)
         bm = self.index.bm25.get_scores(tokens) if tokens else np.zeros(n, dtype=np.float32)
         b_rows = np.argsort(-bm)[:cand]
 
         fused: dict[int, float] = {}
         dense_of: dict[int, float] = {}
         faq_of: dict[int, float] = {}
-        for rank, (row, s) in enumerate(zip(d_rows[0], d_scores[0])):
-            if row < 0:
+        # A chunk ranks by its best retrieval unit (whole text or a sentence window).
+        rank = 0
+        for unit, s in zip(d_units[0], d_scores[0]):
+            if unit < 0:
                 continue
+            row = int(self.index.passage_owner[unit])
+            if row in dense_of or rank >= cand:
+                continue
+            dense_of[row] = float(s)
             fused[row] = fused.get(row, 0.0) + cfg.w_dense / (cfg.rrf_k + rank + 1)
-            dense_of[int(row)] = float(s)
+            rank += 1
         for rank, row in enumerate(b_rows):
             if bm[row] <= 0:
                 break
@@ -228,7 +237,7 @@ class Engine:
             )
             for s, row in ranked[:k]
         ]
-        best_dense = float(d_scores[0][0]) if d_scores.size else 0.0
+        best_dense = max(dense_of.values(), default=0.0)
         best_faq = float(faq_scores[0]) if faq_scores.size else 0.0
         confidence = max(best_dense, best_faq)
         return hits, confidence

@@ -5,8 +5,13 @@ Layout of an index folder::
     manifest.json      identity of the inputs (written last: its presence marks a complete build)
     chunks.jsonl       one Chunk per line, in index order
     bm25/              bm25s sparse matrices
-    passages.faiss     one vector per chunk
+    passages.faiss + passage_owner.npy   one vector per retrieval unit -> chunk row
     faq_questions.faiss + faq_owner.npy   one vector per FAQ question variant -> chunk row
+
+Why retrieval units: a long article or measure mixes several topics, and one
+vector for all of it matches none of them well. Each chunk is embedded whole and,
+when long, also as windows of a few sentences; a chunk scores as its best unit,
+but the user is always shown (and cited) the whole article.
 
 Why FAQ questions get their own vectors: a citizen's question is compared with
 the curated question variants query-to-query, which is far more precise than
@@ -16,6 +21,7 @@ query-to-passage similarity, while the FAQ answer still competes as a passage.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -43,13 +49,40 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 def lexical_text(chunk: Chunk) -> str:
     """Text BM25 sees: title and labels help queries that name a law or article."""
     questions = " ".join(chunk.meta.get("questions", []))
-    return " ".join(x for x in (chunk.title, chunk.heading, chunk.label, questions, chunk.text) if x)
+    return " ".join(
+        x for x in (chunk.title, chunk.heading, chunk.label, questions, chunk.text) if x
+    )
 
 
 def dense_text(chunk: Chunk) -> str:
     """Text the encoder sees for a passage (the encoder adds its own prefix)."""
     head = f"{chunk.title} {chunk.heading} {chunk.label}".strip()
     return f"{head}\n{chunk.text}" if head else chunk.text
+
+
+UNIT_CHARS = 160
+_SENTENCE_END = re.compile(r"(?<=[。；;！？!?\n])")
+
+
+def dense_units(chunk: Chunk, max_chars: int = UNIT_CHARS) -> list[str]:
+    """Texts embedded for ``chunk``: the whole chunk, plus sentence windows if it is long."""
+    whole = dense_text(chunk)
+    if len(chunk.text) <= max_chars:
+        return [whole]
+    windows: list[str] = []
+    current = ""
+    for sentence in (s for s in _SENTENCE_END.split(chunk.text) if s.strip()):
+        if current and len(current) + len(sentence) > max_chars:
+            windows.append(current)
+            current = sentence
+        else:
+            current += sentence
+    if current:
+        windows.append(current)
+    if len(windows) < 2:
+        return [whole]
+    head = f"{chunk.title} {chunk.label}".strip()
+    return [whole] + [f"{head}\n{w}" for w in windows]
 
 
 def _new_faiss(dim: int, n: int) -> faiss.Index:
@@ -66,6 +99,7 @@ class HybridIndex:
     chunks: list[Chunk]
     bm25: bm25s.BM25
     passages: faiss.Index
+    passage_owner: np.ndarray  # row in ``chunks`` for each passage vector (retrieval unit)
     faq_questions: faiss.Index
     faq_owner: np.ndarray  # row in ``chunks`` for each FAQ question vector
     manifest: Manifest
@@ -96,16 +130,22 @@ class HybridIndex:
 
         done = 0
 
+        unit_texts: list[str] = []
+        unit_owner: list[int] = []
+        for row, c in enumerate(chunks):
+            for text in dense_units(c):
+                unit_texts.append(text)
+                unit_owner.append(row)
+        units = len(unit_texts)
+
         def tick(k: int) -> None:
             nonlocal done
             done += k
             if progress:
-                progress("向量化", done, n)
+                progress("向量化", done, units)
 
-        vectors = encoder.encode_passages(
-            [dense_text(c) for c in chunks], batch_size=batch_size, progress=tick
-        )
-        passages = _new_faiss(encoder.dim, n)
+        vectors = encoder.encode_passages(unit_texts, batch_size=batch_size, progress=tick)
+        passages = _new_faiss(encoder.dim, units)
         passages.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
         questions: list[str] = []
@@ -128,7 +168,15 @@ class HybridIndex:
         manifest.faiss_index = type(passages).__name__
         manifest.built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         manifest.build_seconds = round(time.perf_counter() - started, 2)
-        return cls(chunks, bm25, passages, faq_index, np.asarray(owner, dtype=np.int64), manifest)
+        return cls(
+            chunks,
+            bm25,
+            passages,
+            np.asarray(unit_owner, dtype=np.int64),
+            faq_index,
+            np.asarray(owner, dtype=np.int64),
+            manifest,
+        )
 
     def save(self, directory: Path) -> None:
         """Write atomically: build in a sibling temp folder, then swap it in."""
@@ -144,6 +192,7 @@ class HybridIndex:
         faiss.write_index(self.passages, str(tmp / "passages.faiss"))
         faiss.write_index(self.faq_questions, str(tmp / "faq_questions.faiss"))
         np.save(tmp / "faq_owner.npy", self.faq_owner)
+        np.save(tmp / "passage_owner.npy", self.passage_owner)
         self.manifest.save(tmp / "manifest.json")
         old = directory.with_name(directory.name + ".old")
         if old.exists():
@@ -163,9 +212,16 @@ class HybridIndex:
         passages = faiss.read_index(str(directory / "passages.faiss"))
         faq_questions = faiss.read_index(str(directory / "faq_questions.faiss"))
         owner = np.load(directory / "faq_owner.npy")
-        if passages.ntotal != len(chunks) or len(owner) != faq_questions.ntotal:
-            raise ValueError(f"索引文件不完整：{directory}。请运行 `yiwen ingest --rebuild` 重建索引。")
-        return cls(chunks, bm25, passages, faq_questions, owner, manifest)
+        unit_owner = np.load(directory / "passage_owner.npy")
+        if (
+            passages.ntotal != len(unit_owner)
+            or len(owner) != faq_questions.ntotal
+            or (len(unit_owner) and int(unit_owner.max()) >= len(chunks))
+        ):
+            raise ValueError(
+                f"索引文件不完整：{directory}。请运行 `yiwen ingest --rebuild` 重建索引。"
+            )
+        return cls(chunks, bm25, passages, unit_owner, faq_questions, owner, manifest)
 
     @staticmethod
     def exists(directory: Path) -> bool:

@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: sentence-window retrieval units
 
 
 @dataclass
