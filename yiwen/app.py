@@ -18,7 +18,6 @@ from fastapi.responses import JSONResponse
 from yiwen.api import router as knowledge_router
 
 log = logging.getLogger("yiwen.app")
-KNOWLEDGE_PATHS = ("/api/ask", "/api/search")
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -80,14 +79,12 @@ def create_app(preload: bool = True) -> FastAPI:
         async def healthz() -> dict[str, str]:
             return {"status": "ok"}
 
-    ticket_handler = app.exception_handlers.get(RequestValidationError)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Any:
-        # Knowledge routes explain their own rules; the ticket service keeps its handler.
-        if ticket_handler is not None and not request.url.path.startswith(KNOWLEDGE_PATHS):
-            return await ticket_handler(request, exc)
-        return JSONResponse(status_code=422, content={"detail": chinese_validation_errors(exc)})
+    if create_ticket_app is None:
+        # Standalone: give the knowledge routes the same Chinese 422 shape the ticket
+        # service uses (with tickets present, its handler covers every route).
+        @app.exception_handler(RequestValidationError)
+        async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+            return JSONResponse(status_code=422, content={"detail": chinese_validation_errors(exc)})
 
     app.include_router(knowledge_router)
     return app

@@ -144,9 +144,10 @@ def up() -> None:
 def _mount_optional() -> None:
     """Sub-commands owned by other packages, mounted when those packages are present."""
     try:
-        from tickets.cli import tokens
+        from tickets.cli import deadlines, tokens
 
         main.add_command(tokens)
+        main.add_command(deadlines)
     except ImportError:
         pass
     try:

@@ -1,0 +1,78 @@
+"""Shared state and FastAPI dependencies of the ticket routers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from tickets.db import Database
+from tickets.errors import ApiError
+from tickets.services.auth import authenticate
+from tickets.services.deadlines import WorkCalendar
+from tickets.services.messages import message
+from tickets.services.routing import Gazetteer
+from tickets.services.workflow import Actor
+from tickets.settings import Settings
+
+STATE_KEY = "tickets"
+
+
+@dataclass
+class ServiceState:
+    """Everything the routers need, built once by ``create_app``."""
+
+    settings: Settings
+    db: Database
+    calendar: WorkCalendar
+    gazetteer: Gazetteer
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    def today(self) -> dt.date:
+        return self.now().astimezone(ZoneInfo(self.settings.timezone)).date()
+
+
+def get_state(request: Request) -> ServiceState:
+    state: ServiceState = getattr(request.app.state, STATE_KEY)
+    return state
+
+
+State = Annotated[ServiceState, Depends(get_state)]
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address (uvicorn puts the proxy's X-Forwarded-For here if trusted)."""
+    return request.client.host if request.client else None
+
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="StaffToken",
+    description="工作人员令牌（yiwen tokens create 生成）",
+)
+
+
+def current_actor(
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Actor:
+    """The authenticated staff member, or a 401."""
+    unauthorized = ApiError(
+        401, message("errors.unauthorized"), headers={"WWW-Authenticate": "Bearer"}
+    )
+    if credentials is None or not credentials.credentials or len(credentials.credentials) > 200:
+        raise unauthorized
+    with state.db.reading() as session:
+        actor = authenticate(session, credentials.credentials, state.settings)
+    if actor is None:
+        raise unauthorized
+    return actor
+
+
+Staff = Annotated[Actor, Depends(current_actor)]

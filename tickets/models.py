@@ -1,0 +1,208 @@
+"""SQLAlchemy 2 ORM models of the ticket service.
+
+Every table name starts with ``ticket`` or ``staff`` so the service can share a database
+with other parts of Yiwen, and Alembic keeps its own version table
+(``tickets_alembic_version``) for the same reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    SQLite has no timezone type and hands back naive values; without this, comparisons
+    between stored and current times would mix naive and aware datetimes.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to UTCDateTime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        moment: dt.datetime = value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Ticket(Base):
+    """A complaint (投诉) or report (举报) as the bureau received it."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_county_status_due", "county", "status", "due_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_no: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+
+    complainant_name: Mapped[str | None] = mapped_column(String(64))
+    complainant_phone: Mapped[str | None] = mapped_column(String(20))
+    complainant_address: Mapped[str | None] = mapped_column(String(200))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    proxy_filing: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    respondent_name: Mapped[str | None] = mapped_column(String(128))
+    respondent_address: Mapped[str | None] = mapped_column(String(200))
+    respondent_is_platform: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    county: Mapped[str] = mapped_column(String(16))
+    county_hint: Mapped[str | None] = mapped_column(String(16))
+    routing_note: Mapped[str | None] = mapped_column(String(500))
+    incident_date: Mapped[dt.date | None] = mapped_column(Date)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    product: Mapped[str | None] = mapped_column(String(200))
+    order_no: Mapped[str | None] = mapped_column(String(64))
+    demand: Mapped[str | None] = mapped_column(String(8))
+    demand_detail: Mapped[str | None] = mapped_column(String(1000))
+    facts: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    consent_share_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    channel: Mapped[str | None] = mapped_column(String(32))
+    sender_id: Mapped[str | None] = mapped_column(String(128))
+    local_ref: Mapped[str | None] = mapped_column(String(128))
+
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_date: Mapped[dt.date] = mapped_column(Date)
+    accept_deadline: Mapped[dt.date] = mapped_column(Date)
+    accepted_date: Mapped[dt.date | None] = mapped_column(Date)
+    mediation_deadline: Mapped[dt.date | None] = mapped_column(Date)
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    #: The deadline staff must meet next (None once the ticket is closed); drives sorting.
+    due_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    history: Mapped[list[StatusEvent]] = relationship(
+        back_populates="ticket", order_by="StatusEvent.id", cascade="all, delete-orphan"
+    )
+    notes: Mapped[list[Note]] = relationship(
+        back_populates="ticket", order_by="Note.id", cascade="all, delete-orphan"
+    )
+
+
+class StatusEvent(Base):
+    """One status change: who, when and why."""
+
+    __tablename__ = "ticket_status_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(String(1000))
+
+    ticket: Mapped[Ticket] = relationship(back_populates="history")
+
+
+class Note(Base):
+    """A free-text note by staff or by the system (e.g. an Art. 15 warning)."""
+
+    __tablename__ = "ticket_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    author: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(String(2000))
+
+    ticket: Mapped[Ticket] = relationship(back_populates="notes")
+
+
+class TicketCounter(Base):
+    """Last number issued per year; one row per year, updated under a row lock."""
+
+    __tablename__ = "ticket_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class StaffToken(Base):
+    """A staff bearer token; only its SHA-256 digest is stored."""
+
+    __tablename__ = "staff_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    county: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One staff read or write, kept for accountability."""
+
+    __tablename__ = "staff_audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    ticket_no: Mapped[str | None] = mapped_column(String(32), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class LookupFailure(Base):
+    """A failed citizen look-up, counted per client IP and per ticket number to throttle."""
+
+    __tablename__ = "ticket_lookup_failures"
+    __table_args__ = (Index("ix_ticket_lookup_failures_scope_at", "scope", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(80))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,1 @@
+"""HTTP routers: citizen API, staff API, health."""

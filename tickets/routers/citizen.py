@@ -1,0 +1,164 @@
+"""Citizen-facing endpoints: submit a ticket, look one up with the phone's last 4 digits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import math
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+
+from tickets.deps import State, client_ip
+from tickets.errors import ApiError
+from tickets.models import Ticket
+from tickets.schemas import (
+    CitizenView,
+    HistoryEntry,
+    MaskedPerson,
+    Problem,
+    RespondentView,
+    TicketCreate,
+    TicketCreated,
+    ValidationProblem,
+)
+from tickets.services import throttle
+from tickets.services.intake import IdempotencyConflict, load_ticket, submit
+from tickets.services.masking import mask_address, mask_name, mask_phone
+from tickets.services.masking import phone_last4 as last4_of
+from tickets.services.messages import message
+
+VALIDATION: dict[int | str, dict[str, Any]] = {
+    422: {"model": ValidationProblem, "description": "请求内容不完整或格式不对（逐项中文说明）"}
+}
+router = APIRouter(prefix="/api/tickets", tags=["citizen"], responses=VALIDATION)
+
+
+def _created(ticket: Ticket) -> TicketCreated:
+    return TicketCreated(
+        ticket_no=ticket.ticket_no,
+        kind=ticket.kind,  # type: ignore[arg-type]
+        status=ticket.status,  # type: ignore[arg-type]
+        county=ticket.county,  # type: ignore[arg-type]
+        received_at=ticket.received_at,
+        accept_deadline=ticket.accept_deadline,
+        deadline_provisional=ticket.deadline_provisional,
+        warnings=list(ticket.warnings),
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=TicketCreated,
+    summary="提交投诉或举报（幂等）",
+    responses={
+        200: {"model": TicketCreated, "description": "同一 Idempotency-Key 的重复提交"},
+        409: {"model": Problem, "description": "Idempotency-Key 已用于不同内容"},
+        413: {"model": Problem, "description": "请求内容过大"},
+    },
+)
+def create_ticket(
+    payload: TicketCreate,
+    response: Response,
+    state: State,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=128,
+            description="同一份工单的所有重试使用同一个值",
+        ),
+    ],
+) -> TicketCreated:
+    try:
+        result = submit(
+            state.db,
+            payload,
+            idempotency_key,
+            now=state.now(),
+            settings=state.settings,
+            calendar=state.calendar,
+            gazetteer=state.gazetteer,
+        )
+    except IdempotencyConflict:
+        raise ApiError(409, message("errors.idempotency_conflict")) from None
+    response.status_code = 201 if result.created else 200
+    return _created(result.ticket)
+
+
+def _citizen_view(ticket: Ticket) -> CitizenView:
+    person = None
+    if not ticket.anonymous and (ticket.complainant_name or ticket.complainant_phone):
+        person = MaskedPerson(
+            name=mask_name(ticket.complainant_name), phone=mask_phone(ticket.complainant_phone)
+        )
+    return CitizenView(
+        ticket_no=ticket.ticket_no,
+        kind=ticket.kind,  # type: ignore[arg-type]
+        status=ticket.status,  # type: ignore[arg-type]
+        status_history=[
+            HistoryEntry(status=e.status, at=e.at, reason=e.reason)  # type: ignore[arg-type]
+            for e in ticket.history
+        ],
+        county=ticket.county,  # type: ignore[arg-type]
+        accept_deadline=ticket.accept_deadline,
+        mediation_deadline=ticket.mediation_deadline,
+        deadline_provisional=ticket.deadline_provisional,
+        complainant=person,
+        respondent=RespondentView(
+            name=ticket.respondent_name,
+            address=mask_address(ticket.respondent_address),
+            is_platform=ticket.respondent_is_platform,
+        ),
+    )
+
+
+@router.get(
+    "/{ticket_no}",
+    response_model=CitizenView,
+    summary="凭工单号和手机号后四位查询进度",
+    responses={
+        404: {"model": Problem, "description": "工单不存在或手机号不匹配（两者回复相同）"},
+        429: {"model": Problem, "description": "失败次数过多，稍后再试"},
+    },
+)
+def citizen_lookup(
+    request: Request,
+    state: State,
+    ticket_no: Annotated[str, Path(max_length=32, description="如 JM2026-000123")],
+    phone_last4: Annotated[str, Query(pattern=r"^[0-9]{4}$", description="登记电话的后四位")],
+) -> CitizenView:
+    settings = state.settings
+    now = state.now()
+    window = dt.timedelta(seconds=settings.lookup_window_s)
+    keys = throttle.scopes(client_ip(request), ticket_no)
+    with state.db.reading() as session:
+        until = throttle.blocked_until(
+            session, keys, now=now, window=window, max_failures=settings.lookup_max_failures
+        )
+    if until is not None:
+        seconds = max(1, math.ceil((until - now).total_seconds()))
+        local = until.astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M")
+        raise ApiError(
+            429,
+            message("errors.throttled", retry_at=local, minutes=math.ceil(seconds / 60)),
+            headers={"Retry-After": str(seconds)},
+        )
+    view: CitizenView | None = None
+    with state.db.reading() as session:
+        ticket = load_ticket(session, ticket_no)
+        if (
+            ticket is not None
+            and ticket.complainant_phone
+            and not ticket.anonymous
+            and hmac.compare_digest(last4_of(ticket.complainant_phone), phone_last4)
+        ):
+            view = _citizen_view(ticket)
+    if view is None:
+        with state.db.writing() as session:
+            throttle.record_failure(session, keys, now=now, window=window)
+        raise ApiError(404, message("errors.not_found"))
+    return view

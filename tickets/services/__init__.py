@@ -1,0 +1,1 @@
+"""Domain services of the ticket service (no HTTP here)."""

@@ -1,0 +1,141 @@
+"""Phone normalisation and masking of personal data, for API views and for logs.
+
+The regulation asks for the complainant's phone (Art. 9); we keep it whole in the
+database for staff, and show or log it only masked (139****5678). Addresses keep their
+administrative prefix (province … town), which is what routing needs to explain itself,
+and lose the street, building and door number.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_SEPARATORS = re.compile(r"[\s\-—－()（）.·]+")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# Area codes: 3 digits for 010 and 02x, 4 digits otherwise; local numbers 7–8 digits.
+_LANDLINE = re.compile(r"^(0(?:10|2\d)|0[3-9]\d{2})(\d{7,8})$")
+
+
+def normalise_phone(raw: str) -> str | None:
+    """Canonical phone (``13912345678`` or ``0750-1234567``), or None if not a phone."""
+    digits = _SEPARATORS.sub("", raw.strip())
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if _MOBILE.match(digits):
+        return digits
+    landline = _LANDLINE.match(digits)
+    if landline:
+        return f"{landline.group(1)}-{landline.group(2)}"
+    return None
+
+
+def phone_last4(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    return digits[-4:]
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """``139****5678`` for mobiles, ``0750-****4567`` for landlines."""
+    if not phone:
+        return phone
+    if "-" in phone:
+        area, local = phone.split("-", 1)
+        return f"{area}-{'*' * (len(local) - 4)}{local[-4:]}"
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
+
+
+def mask_name(name: str | None) -> str | None:
+    """Keep the first character (usually the surname): 张三 → 张*, 欧阳娜娜 → 欧***."""
+    if not name:
+        return name
+    return name[0] + "*" * min(len(name) - 1, 6) if len(name) > 1 else "*"
+
+
+_ADMIN_PREFIX = re.compile(
+    r"^(?:[\u4e00-\u9fff]{1,12}?(?:省|自治区|特别行政区|市|自治州|地区|盟|区|县|旗|镇|乡|街道))+"
+)
+
+
+def mask_address(address: str | None) -> str | None:
+    """Keep the administrative prefix, hide the rest: 江门市新会区会城街道**** ."""
+    if not address:
+        return address
+    compact = "".join(address.split())
+    prefix = _ADMIN_PREFIX.match(compact)
+    kept = prefix.group(0) if prefix else compact[:2]
+    if len(kept) >= len(compact):
+        return kept
+    return f"{kept}****"
+
+
+# --- logs -------------------------------------------------------------------------------
+
+_LOG_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+_LOG_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{3,4})(\d{4})(?!\d)")
+_LOG_LAST4 = re.compile(r"(phone_last4=)\d{4}")
+_LOG_ADDRESS = re.compile(
+    r"((?:[\u4e00-\u9fff]{1,12}?(?:省|市|区|县|镇|乡|街道))+)"
+    r"[\u4e00-\u9fff\w\-#]{0,40}?(?:路|街|巷|道|村|里|弄|大厦|广场|花园|号|栋|座|楼|室|铺)"
+    r"[\w\-#]*"
+)
+
+
+def mask_text(text: str) -> str:
+    """Mask phones, ``phone_last4`` query values and street addresses in free text."""
+    text = _LOG_MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = _LOG_LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
+    text = _LOG_LAST4.sub(r"\1****", text)
+    return _LOG_ADDRESS.sub(lambda m: f"{m.group(1)}****", text)
+
+
+class PiiMaskingFilter(logging.Filter):
+    """Mask phones and addresses in each record's message, arguments and traceback.
+
+    Arguments are masked one by one rather than merged into the message, because some
+    formatters (uvicorn's access log) unpack ``record.args`` themselves. Attach the filter
+    to handlers, not loggers, so records propagated from any library logger pass through.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {
+                k: mask_text(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        return True
+
+
+def install_log_masking() -> None:
+    """Make every log line of the service pass through the masking filter.
+
+    Adds the filter to the handlers of the root and uvicorn loggers; when nobody has
+    configured logging, gives the ``tickets`` logger its own stderr handler so that its
+    INFO lines are not dropped.
+    """
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access", "tickets"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, PiiMaskingFilter) for f in handler.filters):
+                handler.addFilter(PiiMaskingFilter())
+    service_logger = logging.getLogger("tickets")
+    if not logging.getLogger().handlers and not service_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s %(message)s"))
+        handler.addFilter(PiiMaskingFilter())
+        service_logger.addHandler(handler)
+        # Follow the server's verbosity (uvicorn --log-level; INFO unless told otherwise).
+        service_logger.setLevel(logging.getLogger("uvicorn.error").getEffectiveLevel())
+        service_logger.propagate = False
