@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
 MAX_QUESTION_CHARS = 2000
@@ -80,18 +81,23 @@ async def ask(body: AskRequest, request: Request) -> AskResponse:
     )
 
 
-@router.get("/api/search", response_model=list[HitOut], summary="检索相关条文")
+@router.get(
+    "/api/search",
+    response_model=list[HitOut],
+    summary="检索相关条文",
+    responses={422: {"description": "检索词不合要求（中文说明）"}},
+)
 async def search(
     request: Request,
     q: Annotated[str, Query(description="检索词（1–2000 字）")],
     k: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> list[HitOut]:
-    from fastapi import HTTPException
-
+) -> list[HitOut] | JSONResponse:
     try:
         q = check_question(q)
     except ValueError as exc:
-        raise HTTPException(422, detail=[{"field": "q", "message": str(exc)}]) from exc
+        return JSONResponse(
+            status_code=422, content={"detail": [{"field": "q", "message": str(exc)}]}
+        )
     engine = _engine(request)
     hits, _ = await run_in_threadpool(engine.search, q, k)
     return [HitOut(**h.public()) for h in hits]

@@ -47,7 +47,7 @@ def test_search_endpoint(base_url: str) -> None:
         ({"question": "？？？！！。。"}, "标点"),
         ({"question": "问" * 2001}, "太长"),
         ({}, "缺少"),
-        ({"question": 123}, "类型"),
+        ({"question": 123}, "文字"),
     ],
 )
 def test_bad_input_gets_chinese_422(base_url: str, payload: dict, needle: str) -> None:
