@@ -87,4 +87,9 @@ def create_app(preload: bool = True) -> FastAPI:
             return JSONResponse(status_code=422, content={"detail": chinese_validation_errors(exc)})
 
     app.include_router(knowledge_router)
+    try:
+        from channels.webchat import mount as mount_widget
+    except ImportError:  # widget not part of this checkout
+        return app
+    mount_widget(app)
     return app

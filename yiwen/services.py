@@ -116,7 +116,9 @@ def run_all(startup_timeout: float = 600.0) -> int:
         if not stopping:
             s = get_settings()
             print("\n邑问已启动：")
-            print(f"  知识问答 API 文档：http://{s.host}:{s.port}/docs")
+            print(f"  网页对话（演示页）：http://{s.host}:{s.port}/demo")
+            print(f"  知识问答 / 工单 API 文档：http://{s.host}:{s.port}/docs")
+            print(f"  工作人员工单队列：http://{s.host}:{s.port}/staff")
             print(
                 f"  提问示例：curl -s -X POST http://{s.host}:{s.port}/api/ask "
                 "-H 'Content-Type: application/json' -d '{\"question\": \"个转企有什么补贴？\"}'"

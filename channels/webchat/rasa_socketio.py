@@ -1,0 +1,100 @@
+"""Rasa's socket.io channel, fixed for the python-socketio that Rasa 3.6.21 resolves to.
+
+Why this exists (checked with rasa 3.6.21 + python-socketio 5.18):
+
+* ``AsyncServer.enter_room`` became a coroutine, and Rasa's ``session_request``
+  handler calls it without ``await``. With ``session_persistence: true`` the socket
+  never joins its session room, so every bot reply is emitted to an empty room and
+  lost. Without persistence the sender id is the socket id, so a page reload or a
+  reconnect starts a new conversation (and abandons a half-filled complaint form).
+* ``send_custom_json`` passes the custom dict as keyword arguments to ``emit``, so a
+  custom payload that is not shaped ``{"data": ...}`` raises ``TypeError`` and the
+  reply is lost.
+
+``PersistentSocketIOInput`` re-registers those two handlers and changes nothing
+else; ``credentials.yml`` names it instead of ``socketio``. It runs inside the Rasa
+server (Python 3.10).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import Blueprint
+
+logger = logging.getLogger(__name__)
+
+
+class CustomJsonSocketIOOutput(SocketIOOutput):
+    """Emits a custom payload as the event's data, with or without a ``data`` wrapper."""
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        message = dict(json_message)
+        room = message.pop("room", recipient_id)
+        payload = message["data"] if set(message) == {"data"} else message
+        await self.sio.emit(self.bot_message_evt, payload, room=room)
+
+
+class PersistentSocketIOInput(SocketIOInput):
+    """socket.io input whose sessions survive reconnects (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    def get_output_channel(self) -> SocketIOOutput | None:
+        if self.sio is None:
+            return super().get_output_channel()
+        return CustomJsonSocketIOOutput(self.sio, self.bot_message_evt)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        socketio_webhook = super().blueprint(on_new_message)
+        sio = self.sio
+        assert sio is not None  # set by the parent's blueprint()
+        namespace = self.namespace
+
+        async def session_request(sid: str, data: dict[str, Any] | None) -> None:
+            data = data if isinstance(data, dict) else {}
+            session_id = data.get("session_id")
+            if not isinstance(session_id, str) or not session_id:
+                session_id = uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id, namespace=namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+
+        async def handle_message(sid: str, data: dict[str, Any] | None) -> None:
+            data = data if isinstance(data, dict) else {}
+            if self.session_persistence:
+                sender_id = data.get("session_id")
+                if not isinstance(sender_id, str) or not sender_id:
+                    logger.warning("socket.io message without session_id ignored")
+                    return
+            else:
+                sender_id = sid
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            text = data.get("message", "")
+            message = UserMessage(
+                text if isinstance(text, str) else "",
+                CustomJsonSocketIOOutput(sio, self.bot_message_evt),
+                sender_id,
+                input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else {},
+            )
+            await on_new_message(message)
+
+        sio.on("session_request", session_request, namespace=namespace)
+        sio.on(self.user_message_evt, handle_message, namespace=namespace)
+        return socketio_webhook

@@ -1,0 +1,109 @@
+"""Fixtures for the widget's browser tests: real services plus Debian's headless Chromium.
+
+The stack (app, action server, Rasa) starts once per session; every test gets a
+fresh browser context, so localStorage (the widget's session) starts empty.
+Skips, with the fix in the reason, when Chromium, Playwright or a trained Rasa
+model is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.stack import RASA_BIN, REPO, Stack, newest_model, start_stack
+from tests.conftest import need_shared
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("没有 Debian chromium：先运行 scripts/setup-browser.sh（make test 会自动运行）")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("app 环境里没有 playwright：运行 make env")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    need_shared()
+    if not RASA_BIN.exists():
+        pytest.skip(f"没有 Rasa 环境（{RASA_BIN.relative_to(REPO)}）：先运行 make env")
+    model = newest_model()
+    if model is None:
+        pytest.skip("还没有训练好的 Rasa 模型（bot/models/*.tar.gz）：先运行 make model")
+    # Build (or check) the test index once, while Rasa loads, so the app and the action
+    # server both find it current instead of rebuilding it side by side.
+    running = start_stack(
+        tmp_path_factory.mktemp("browser-stack"),
+        model,
+        prepare=lambda: request.getfixturevalue("core_engine"),
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def demo_url(stack: Stack) -> str:
+    import httpx
+
+    url = f"{stack.app_url}/demo"
+    if httpx.get(url, timeout=10).status_code == 404:
+        pytest.fail(
+            "app 没有提供 /demo：在 yiwen/app.py 的 create_app() 中调用 channels.webchat.mount(app)"
+        )
+    return url
+
+
+def _context(browser, **options):  # type: ignore[no-untyped-def]
+    return browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **options)
+
+
+@pytest.fixture
+def context(browser):  # type: ignore[no-untyped-def]
+    ctx = _context(browser, viewport={"width": 1280, "height": 860})
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def mobile_context(browser):  # type: ignore[no-untyped-def]
+    ctx = _context(
+        browser,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def widget(context):  # type: ignore[no-untyped-def]
+    from tests.browser.widget_page import WidgetPage
+
+    wp = WidgetPage(context.new_page())
+    yield wp
+    assert not wp.errors, f"页面脚本出错：{wp.errors}"
