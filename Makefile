@@ -30,7 +30,7 @@ model: env
 run: env index model
 	@$(YIWEN) up
 
-test: env
+test: env model
 	@scripts/test.sh
 
 lint: env
