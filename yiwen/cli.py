@@ -111,7 +111,7 @@ def calibrate() -> None:
 @click.option("--lawrefbook/--no-lawrefbook", default=True, help="是否包含全量法规集。")
 @click.option(
     "--dense-sample",
-    default=2000,
+    default=500,
     show_default=True,
     help="全量法规集向量化抽样片段数（用于估算总时长）。",
 )
