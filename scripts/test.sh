@@ -26,6 +26,15 @@ if [ -x scripts/setup-browser.sh ]; then scripts/setup-browser.sh || exit 1; fi
 echo "==> ruff"
 .venv/app/bin/ruff check . || exit 1
 
+# Build the knowledge index the tests share (var/test-data) up front, with its progress
+# bar, rather than inside a test fixture; a current index is just loaded.
+shared_core="$(cd .. && pwd)/shared/corpus/core"
+if [ -d "$shared_core" ]; then
+  echo "==> 测试用知识索引（$shared_core）"
+  YIWEN_DATA_DIR="$PWD/var/test-data" YIWEN_CORPUS_DIRS="[\"$shared_core\"]" \
+    .venv/app/bin/yiwen ingest || exit 1
+fi
+
 echo "==> pytest"
 mkdir -p artifacts
 .venv/app/bin/python -m pytest "$@"
