@@ -31,3 +31,9 @@ def core_engine():
     from retrieval.engine import get_engine
 
     return get_engine()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run browser tests last: while Playwright's sync API is open, the main thread has a
+    running event loop, and asyncio tests scheduled after it would fail."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

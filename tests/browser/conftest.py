@@ -27,8 +27,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Per module: Playwright's sync API runs an event loop in the main thread while it
+    is open, which would break every later asyncio test in the same session."""
     if not CHROMIUM.exists():
         pytest.skip("没有 Debian chromium：先运行 scripts/setup-browser.sh（make test 会自动运行）")
     try:
