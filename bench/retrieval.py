@@ -46,7 +46,10 @@ def bench_queries(rows: list[tuple[str, str]]) -> None:
     rows.append(
         ("核心语料索引", f"{m.n_documents} 文档，{m.n_chunks} 片段，FAQ 问法 {m.n_faq_questions}")
     )
-    size = sum(p.stat().st_size for p in (REPO / "var" / "index").rglob("*") if p.is_file())
+    from yiwen.settings import get_settings
+
+    index_dir = get_settings().index_dir
+    size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
     rows.append(("索引磁盘占用", f"{size / 1e6:.1f} MB"))
 
 
@@ -95,7 +98,7 @@ def bench_core_ingest(rows: list[tuple[str, str]], dense_sample: int) -> None:
     rows.append(
         (
             "核心语料：加载+分块 / 分词+BM25",
-            f"{len(chunks)} 片段，{t_chunk:.1f} s / {t_bm25:.1f} s"
+            f"{len(chunks)} 片段，{t_chunk:.2f} s / {t_bm25:.2f} s"
             f"（{len(chunks) / (t_chunk + t_bm25):.0f} 片段/s）",
         )
     )
