@@ -1,0 +1,138 @@
+"""Knowledge answers from the in-process retrieval engine, and answer feedback.
+
+``action_answer_from_knowledge`` handles the domain questions and every
+low-confidence or out-of-scope message. The engine (``retrieval.engine``) is
+preloaded when the action server starts (see :mod:`bot.actions.startup`); it
+runs on one dedicated worker thread so CPU-bound retrieval never blocks the
+action server's event loop and calls into the engine are never concurrent.
+Abstentions and feedback go to the review log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.actions import review_log
+from bot.actions.common import entity_values, latest_intent
+
+logger = logging.getLogger(__name__)
+
+# An out_of_scope intent this confident abstains without a search (我想吃火锅).
+OUT_OF_SCOPE_DIRECT = 0.85
+_NEGATIVE_FEEDBACK = re.compile(r"没|不|冇|唔|差|答非所问|无用|没用")
+
+_ENGINE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yiwen-engine")
+
+
+def get_engine() -> Any:
+    """The process-wide engine (imported lazily so tests can run without an index)."""
+    from retrieval.engine import get_engine as _get_engine
+
+    return _get_engine()
+
+
+async def ask_engine(question: str) -> Any:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_ENGINE_THREAD, lambda: get_engine().ask(question))
+
+
+def _channel(tracker: Tracker) -> str | None:
+    try:
+        return tracker.get_latest_input_channel()
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+async def _log(**entry: Any) -> None:
+    """Write to the review log; a database problem must never break the chat turn."""
+    try:
+        await asyncio.to_thread(lambda: review_log.record(**entry))
+    except Exception:
+        logger.exception("could not write to the review log")
+
+
+class ActionAnswerFromKnowledge(Action):
+    def name(self) -> str:
+        return "action_answer_from_knowledge"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        question = ((tracker.latest_message or {}).get("text") or "").strip()
+        if not question or question.startswith("/"):
+            dispatcher.utter_message(response="utter_ask_question")
+            return []
+        intent, confidence = latest_intent(tracker)
+        meta = {"sender_id": tracker.sender_id, "channel": _channel(tracker)}
+
+        if intent == "out_of_scope" and confidence >= OUT_OF_SCOPE_DIRECT:
+            dispatcher.utter_message(response="utter_knowledge_abstain")
+            await _log(question=question, answer=None, abstained=True, **meta)
+            return [SlotSet("kb_question", question), SlotSet("kb_abstained", True)]
+
+        try:
+            answer = await ask_engine(question)
+        except Exception:
+            logger.exception("knowledge engine failed")
+            dispatcher.utter_message(response="utter_knowledge_unavailable")
+            await _log(question=question, answer=None, abstained=True, **meta)
+            return []
+
+        citations = [str(c) for c in (getattr(answer, "citations", None) or [])]
+        if getattr(answer, "abstained", False):
+            dispatcher.utter_message(response="utter_knowledge_abstain")
+            await _log(question=question, answer=None, abstained=True, citations=citations, **meta)
+            return [
+                SlotSet("kb_question", question),
+                SlotSet("kb_answer", None),
+                SlotSet("kb_citations", []),
+                SlotSet("kb_abstained", True),
+            ]
+        dispatcher.utter_message(response="utter_knowledge_answer", answer=answer.text)
+        return [
+            SlotSet("kb_question", question),
+            SlotSet("kb_answer", answer.text),
+            SlotSet("kb_citations", citations),
+            SlotSet("kb_abstained", False),
+        ]
+
+
+class ActionRecordFeedback(Action):
+    """有帮助 / 没帮助 on the last answer → review log."""
+
+    def name(self) -> str:
+        return "action_record_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        values = entity_values(tracker, "feedback")
+        if values:
+            helpful = values[0] == "helpful"
+        else:
+            text = ((tracker.latest_message or {}).get("text") or "").strip()
+            helpful = not _NEGATIVE_FEEDBACK.search(text)
+        question = tracker.get_slot("kb_question")
+        if question:
+            await _log(
+                question=question,
+                answer=tracker.get_slot("kb_answer"),
+                abstained=bool(tracker.get_slot("kb_abstained")),
+                citations=tracker.get_slot("kb_citations") or [],
+                feedback="helpful" if helpful else "unhelpful",
+                sender_id=tracker.sender_id,
+                channel=_channel(tracker),
+            )
+        dispatcher.utter_message(
+            response="utter_feedback_thanks" if helpful else "utter_feedback_sorry"
+        )
+        return []

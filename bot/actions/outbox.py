@@ -1,0 +1,267 @@
+"""Durable outbox: a complaint is on disk before the ticket API is called.
+
+Every submission is written to a SQLite file in the data directory first
+(status ``pending``), then POSTed with its idempotency key. If the API is
+down or slow the row stays pending and :class:`RetryWorker` (a daemon thread
+in the action server) retries it with backoff; the idempotency key makes a
+retry after a lost reply land on the same ticket. The citizen meanwhile holds
+a ``LOCAL-…`` reference that status lookup resolves once delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from bot.actions import settings
+from bot.actions.ticket_client import (
+    TicketCreated,
+    TicketRejected,
+    TicketUnavailable,
+    create_ticket,
+)
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["pending", "delivered", "rejected"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    local_ref TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    phone_last4 TEXT,
+    status TEXT NOT NULL DEFAULT 'pending',
+    ticket_no TEXT,
+    response TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_attempt_at REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
+"""
+
+MAX_BACKOFF_S = 600.0
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    local_ref: str
+    idempotency_key: str
+    kind: str
+    payload: dict[str, Any]
+    phone_last4: str | None
+    status: Status
+    ticket_no: str | None
+    response: dict[str, Any] | None
+    attempts: int
+    last_error: str | None
+
+
+def new_local_ref(now: datetime | None = None) -> str:
+    """LOCAL-20260105-7F3A9C: sortable by day, short enough to read over the phone."""
+    day = (now or datetime.now(UTC)).strftime("%Y%m%d")
+    return f"LOCAL-{day}-{secrets.token_hex(3).upper()}"
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _row_to_item(row: sqlite3.Row) -> OutboxItem:
+    return OutboxItem(
+        local_ref=row["local_ref"],
+        idempotency_key=row["idempotency_key"],
+        kind=row["kind"],
+        payload=json.loads(row["payload"]),
+        phone_last4=row["phone_last4"],
+        status=row["status"],
+        ticket_no=row["ticket_no"],
+        response=json.loads(row["response"]) if row["response"] else None,
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+    )
+
+
+class Outbox:
+    """SQLite-backed queue; one short-lived connection per call, so threads can share it."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path else settings.outbox_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            yield conn
+        finally:
+            conn.close()
+
+    def add(
+        self,
+        payload: dict[str, Any],
+        kind: str,
+        *,
+        phone_last4: str | None = None,
+        local_ref: str | None = None,
+        hold_s: float = 60.0,
+    ) -> OutboxItem:
+        """Store a submission (pending). ``hold_s`` keeps the worker off it while the
+        chat turn makes its own first attempt."""
+        ref = local_ref or payload.get("local_ref") or new_local_ref()
+        key = str(uuid.uuid4())
+        stored = dict(payload, local_ref=ref)
+        now = _now_iso()
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO outbox (local_ref, idempotency_key, kind, payload, phone_last4,"
+                " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ref,
+                    key,
+                    kind,
+                    json.dumps(stored, ensure_ascii=False),
+                    phone_last4,
+                    time.time() + hold_s,
+                    now,
+                    now,
+                ),
+            )
+        item = self.get(ref)
+        assert item is not None
+        return item
+
+    def get(self, local_ref: str) -> OutboxItem | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT * FROM outbox WHERE upper(local_ref) = upper(?)", (local_ref,)
+            ).fetchone()
+        return _row_to_item(row) if row else None
+
+    def due(self, now: float | None = None, limit: int = 20) -> list[OutboxItem]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?"
+                " ORDER BY created_at LIMIT ?",
+                (time.time() if now is None else now, limit),
+            ).fetchall()
+        return [_row_to_item(r) for r in rows]
+
+    def all(self) -> list[OutboxItem]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT * FROM outbox ORDER BY created_at").fetchall()
+        return [_row_to_item(r) for r in rows]
+
+    def mark_delivered(self, local_ref: str, created: TicketCreated) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE outbox SET status='delivered', ticket_no=?, response=?,"
+                " attempts=attempts+1, last_error=NULL, updated_at=? WHERE local_ref=?",
+                (
+                    created.ticket_no,
+                    json.dumps(created.__dict__, ensure_ascii=False),
+                    _now_iso(),
+                    local_ref,
+                ),
+            )
+
+    def mark_failed(self, local_ref: str, error: str) -> None:
+        """Keep it pending; back off exponentially (30 s, 60 s … at most 10 min by default)."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT attempts FROM outbox WHERE local_ref=?", (local_ref,)
+            ).fetchone()
+            attempts = (row["attempts"] if row else 0) + 1
+            delay = min(settings.outbox_backoff_s() * 2 ** (attempts - 1), MAX_BACKOFF_S)
+            conn.execute(
+                "UPDATE outbox SET attempts=?, last_error=?, next_attempt_at=?, updated_at=?"
+                " WHERE local_ref=?",
+                (attempts, error[:500], time.time() + delay, _now_iso(), local_ref),
+            )
+
+    def mark_rejected(self, local_ref: str, detail: Any) -> None:
+        """422: retrying cannot help; keep the data for staff, stop retrying."""
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE outbox SET status='rejected', attempts=attempts+1, last_error=?,"
+                " updated_at=? WHERE local_ref=?",
+                (json.dumps(detail, ensure_ascii=False)[:2000], _now_iso(), local_ref),
+            )
+
+
+Sender = Callable[[dict[str, Any], str], TicketCreated]
+
+
+def deliver_item(outbox: Outbox, item: OutboxItem, send: Sender = create_ticket) -> Status:
+    """One delivery attempt for ``item``; returns the resulting status."""
+    try:
+        created = send(item.payload, item.idempotency_key)
+    except TicketRejected as exc:
+        logger.warning("outbox %s rejected by ticket API: %s", item.local_ref, exc.detail)
+        outbox.mark_rejected(item.local_ref, exc.detail)
+        return "rejected"
+    except TicketUnavailable as exc:
+        logger.info("outbox %s still undeliverable: %s", item.local_ref, exc)
+        outbox.mark_failed(item.local_ref, str(exc))
+        return "pending"
+    outbox.mark_delivered(item.local_ref, created)
+    logger.info("outbox %s delivered as %s", item.local_ref, created.ticket_no)
+    return "delivered"
+
+
+def deliver_pending(
+    outbox: Outbox | None = None, send: Sender = create_ticket, now: float | None = None
+) -> int:
+    """Try every item due at ``now`` once; returns how many were delivered."""
+    box = outbox or Outbox()
+    return sum(deliver_item(box, item, send) == "delivered" for item in box.due(now))
+
+
+class RetryWorker(threading.Thread):
+    """Daemon thread in the action server that drains the outbox every few seconds."""
+
+    def __init__(
+        self,
+        outbox: Outbox | None = None,
+        interval_s: float | None = None,
+        send: Sender = create_ticket,
+    ) -> None:
+        super().__init__(name="yiwen-outbox-retry", daemon=True)
+        self.outbox = outbox or Outbox()
+        self.interval_s = (
+            interval_s if interval_s is not None else settings.outbox_retry_interval_s()
+        )
+        self.send = send
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                deliver_pending(self.outbox, self.send)
+            except Exception:
+                logger.exception("outbox retry pass failed")
+            self._stop_event.wait(self.interval_s)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop_event.set()
+        self.join(timeout)

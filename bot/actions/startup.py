@@ -1,0 +1,56 @@
+"""Action-server start-up: preload the knowledge engine and start the outbox retrier.
+
+Runs once, when ``python -m rasa_sdk --actions bot.actions`` imports this
+package (detected from ``__main__``) or when ``YIWEN_ACTIONS_PRELOAD=1``.
+Importing ``bot.actions`` anywhere else (tests, ``yiwen misses``) stays cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+
+logger = logging.getLogger(__name__)
+
+_started = False
+_lock = threading.Lock()
+
+
+def is_action_server() -> bool:
+    flag = os.environ.get("YIWEN_ACTIONS_PRELOAD")
+    if flag is not None:
+        return flag == "1"
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return bool(spec and spec.name.startswith("rasa_sdk"))
+
+
+def preload_engine() -> bool:
+    """Load the engine and answer one warm-up question so the first citizen waits for nothing."""
+    from bot.actions.knowledge import get_engine
+
+    started = time.perf_counter()
+    try:
+        engine = get_engine()
+        engine.ask("个体工商户")
+    except Exception:
+        logger.exception("knowledge engine preload failed; answers will say it is unavailable")
+        return False
+    logger.info("knowledge engine preloaded in %.1f s", time.perf_counter() - started)
+    return True
+
+
+def start() -> None:
+    global _started
+    with _lock:
+        if _started:
+            return
+        _started = True
+    from bot.actions.outbox import RetryWorker
+
+    preload_engine()
+    worker = RetryWorker()
+    worker.start()
+    logger.info("outbox retry worker started (every %.0f s)", worker.interval_s)

@@ -1,0 +1,172 @@
+"""Client for the ticket API (``tickets/``), sync for the retry worker, async for actions.
+
+Errors are sorted by what the caller should do: :class:`TicketUnavailable`
+(network, timeout, 5xx → queue in the outbox and retry), :class:`TicketRejected`
+(422 → ask the user to fix a field), :class:`TicketNotFound` (404) and
+:class:`TicketThrottled` (429 → show the server's message).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bot.actions import settings
+
+
+class TicketApiError(Exception):
+    """Base class; ``detail`` carries the server's JSON ``detail`` when there is one."""
+
+    def __init__(self, message: str, detail: Any = None, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
+        self.status_code = status_code
+
+
+class TicketUnavailable(TicketApiError):
+    """The API could not be reached or failed (network error, timeout, 5xx)."""
+
+
+class TicketRejected(TicketApiError):
+    """422: the payload failed validation; ``field_errors`` lists ``{field, message}``."""
+
+    @property
+    def field_errors(self) -> list[dict[str, str]]:
+        detail = self.detail if isinstance(self.detail, list) else []
+        return [d for d in detail if isinstance(d, dict)]
+
+
+class TicketNotFound(TicketApiError):
+    """404: unknown ticket, or the phone digits do not match (deliberately the same)."""
+
+
+class TicketThrottled(TicketApiError):
+    """429: too many wrong attempts; ``detail`` is the server's message."""
+
+
+@dataclass
+class TicketCreated:
+    ticket_no: str
+    status: str | None = None
+    county: str | None = None
+    accept_deadline: str | None = None
+    deadline_provisional: bool = False
+    warnings: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TicketCreated:
+        return cls(
+            ticket_no=str(data["ticket_no"]),
+            status=data.get("status"),
+            county=data.get("county"),
+            accept_deadline=data.get("accept_deadline"),
+            deadline_provisional=bool(data.get("deadline_provisional", False)),
+            warnings=list(data.get("warnings") or []),
+        )
+
+
+def _detail(response: httpx.Response) -> Any:
+    try:
+        return response.json().get("detail")
+    except (ValueError, AttributeError):
+        return response.text or None
+
+
+def _created(response: httpx.Response) -> TicketCreated:
+    if response.status_code in (200, 201):
+        try:
+            return TicketCreated.from_json(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TicketUnavailable(f"unexpected ticket API reply: {exc}") from exc
+    if response.status_code == 422:
+        raise TicketRejected("ticket rejected", _detail(response), 422)
+    if response.status_code == 429:
+        raise TicketThrottled("throttled", _detail(response), 429)
+    raise TicketUnavailable(
+        f"ticket API answered {response.status_code}", _detail(response), response.status_code
+    )
+
+
+def _status(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code == 200:
+        return dict(response.json())
+    if response.status_code == 404:
+        raise TicketNotFound("not found", _detail(response), 404)
+    if response.status_code == 429:
+        raise TicketThrottled("throttled", _detail(response), 429)
+    if response.status_code == 422:
+        raise TicketNotFound("malformed query", _detail(response), 422)
+    raise TicketUnavailable(
+        f"ticket API answered {response.status_code}", _detail(response), response.status_code
+    )
+
+
+def _url(path: str, base_url: str | None) -> str:
+    return f"{(base_url or settings.ticket_api_url()).rstrip('/')}{path}"
+
+
+def create_ticket(
+    payload: dict[str, Any],
+    idempotency_key: str,
+    *,
+    base_url: str | None = None,
+    timeout: float | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> TicketCreated:
+    """POST /api/tickets (sync; used by the outbox retry worker)."""
+    try:
+        with httpx.Client(timeout=timeout or settings.ticket_timeout_s(), transport=transport) as c:
+            response = c.post(
+                _url("/api/tickets", base_url),
+                json=payload,
+                headers={"Idempotency-Key": idempotency_key},
+            )
+    except httpx.HTTPError as exc:
+        raise TicketUnavailable(f"ticket API unreachable: {exc!r}") from exc
+    return _created(response)
+
+
+async def create_ticket_async(
+    payload: dict[str, Any],
+    idempotency_key: str,
+    *,
+    base_url: str | None = None,
+    timeout: float | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> TicketCreated:
+    """POST /api/tickets from inside an action."""
+    try:
+        async with httpx.AsyncClient(
+            timeout=timeout or settings.ticket_timeout_s(), transport=transport
+        ) as client:
+            response = await client.post(
+                _url("/api/tickets", base_url),
+                json=payload,
+                headers={"Idempotency-Key": idempotency_key},
+            )
+    except httpx.HTTPError as exc:
+        raise TicketUnavailable(f"ticket API unreachable: {exc!r}") from exc
+    return _created(response)
+
+
+async def get_status_async(
+    ticket_no: str,
+    phone_last4: str,
+    *,
+    base_url: str | None = None,
+    timeout: float | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[str, Any]:
+    """GET /api/tickets/{ticket_no}?phone_last4=…; the server checks the phone and throttles."""
+    try:
+        async with httpx.AsyncClient(
+            timeout=timeout or settings.ticket_timeout_s(), transport=transport
+        ) as client:
+            response = await client.get(
+                _url(f"/api/tickets/{ticket_no}", base_url), params={"phone_last4": phone_last4}
+            )
+    except httpx.HTTPError as exc:
+        raise TicketUnavailable(f"ticket API unreachable: {exc!r}") from exc
+    return _status(response)

@@ -1,0 +1,87 @@
+"""Service definitions for ``yiwen up``: the action server and the Rasa server.
+
+``yiwen up`` (the lead's) starts these, waits on ``health_url`` and stops them
+on exit. Both listen on loopback unless ``YIWEN_HOST`` says otherwise. The
+Rasa model must exist first: run ``.venv/rasa/bin/python -m bot.train``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.train import REPO_ROOT, domain_argument, model_path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_ACTION_PORT = 5055
+DEFAULT_RASA_PORT = 5005
+
+
+def _cors(settings_env: dict[str, str]) -> list[str]:
+    origins = settings_env.get("YIWEN_CORS_ORIGINS", "").strip()
+    if not origins:
+        return ["http://127.0.0.1:8000", "http://localhost:8000"]
+    return [o.strip() for o in origins.split(",") if o.strip()]
+
+
+def rasa_services(settings_env: dict[str, str], root: Path = REPO_ROOT) -> list[dict]:
+    """The action server (app env) and Rasa (rasa env), in start order."""
+    host = settings_env.get("YIWEN_HOST", DEFAULT_HOST)
+    action_port = DEFAULT_ACTION_PORT  # bot/endpoints.yml points Rasa at this port
+    rasa_port = int(settings_env.get("YIWEN_RASA_PORT", DEFAULT_RASA_PORT))
+    pythonpath = str(root)
+    action_env = {
+        **settings_env,
+        "PYTHONPATH": pythonpath,
+        "SANIC_HOST": host,
+        "YIWEN_ACTIONS_PRELOAD": "1",
+    }
+    rasa_env = {
+        **settings_env,
+        "PYTHONPATH": pythonpath,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    }
+    model = model_path(root)
+    return [
+        {
+            "name": "actions",
+            "cmd": [
+                str(root / ".venv/app/bin/python"),
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "bot.actions",
+                "--port",
+                str(action_port),
+            ],
+            "cwd": str(root),
+            "env": action_env,
+            "health_url": f"http://127.0.0.1:{action_port}/health",
+        },
+        {
+            "name": "rasa",
+            "cmd": [
+                str(root / ".venv/rasa/bin/rasa"),
+                "run",
+                "--enable-api",
+                "--cors",
+                *_cors(settings_env),
+                "--interface",
+                host,
+                "--port",
+                str(rasa_port),
+                "--model",
+                str(model.relative_to(root)),
+                "--endpoints",
+                "bot/endpoints.yml",
+                "--credentials",
+                "bot/credentials.yml",
+            ],
+            "cwd": str(root),
+            "env": rasa_env,
+            "health_url": f"http://127.0.0.1:{rasa_port}/",
+        },
+    ]
+
+
+__all__ = ["domain_argument", "model_path", "rasa_services"]
