@@ -97,17 +97,24 @@ class Message:
     intent: str | None
     confidence: float
     entities: dict[str, list[str]] = field(default_factory=dict)
+    # Evidence a channel attached to the message, e.g. a WeChat image's media id
+    # ("wechat-media:<id>"), carried in the message metadata rather than its text.
+    evidence_ref: str | None = None
 
     @classmethod
     def from_tracker(cls, tracker: Tracker) -> Message:
         names = ("merchant", "phone", "address", "district", "amount", "date", "product", "demand")
         intent, confidence = latest_intent(tracker)
+        metadata = (tracker.latest_message or {}).get("metadata") or {}
+        wechat = metadata.get("wechat") if isinstance(metadata, dict) else None
+        ref = wechat.get("evidence") if isinstance(wechat, dict) else None
         return cls(
             text=latest_text(tracker),
             raw=raw_text(tracker),
             intent=intent,
             confidence=confidence,
             entities={n: entity_values(tracker, n) for n in names},
+            evidence_ref=str(ref) if ref else None,
         )
 
     def first(self, entity: str) -> str | None:
@@ -319,6 +326,8 @@ class IntakeFormValidation(FormValidationAction, ABC):
                 return message.intent == "affirm"
             return None
         if slot == "evidence":
+            if message.evidence_ref:
+                return [message.evidence_ref]
             if message.intent == "deny" or is_none_answer(text):
                 return []
             return [message.raw] if message.raw else None

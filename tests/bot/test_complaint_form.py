@@ -298,3 +298,14 @@ def test_clear_phone_answer_beats_a_confident_wrong_intent(complaint: Any) -> No
     complaint.say("13912345678", intent="greet", confidence=0.95)
     assert complaint.rejected is False
     assert complaint.slots["complainant_phone"] == "13912345678"
+
+
+def test_channel_evidence_in_metadata_becomes_the_evidence_answer() -> None:
+    """A WeChat image arrives as a payload with the media id in the metadata."""
+    from bot.actions.intake import Message
+
+    msg = user_message('/inform{"evidence": "wechat-media:MEDIA123"}')
+    msg["metadata"] = {"wechat": {"msg_type": "image", "evidence": "wechat-media:MEDIA123"}}
+    message = Message.from_tracker(make_tracker(message=msg))
+    assert message.evidence_ref == "wechat-media:MEDIA123"
+    assert message.text == ""  # the payload itself is not the user's words
