@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.endpoints_profile import endpoints_config, write_endpoints
 from bot.train import REPO_ROOT, domain_argument, model_path
 
 DEFAULT_HOST = "127.0.0.1"
@@ -42,6 +43,11 @@ def rasa_services(settings_env: dict[str, str], root: Path = REPO_ROOT) -> list[
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
     }
     model = model_path(root)
+    endpoints = "bot/endpoints.yml"
+    generated = endpoints_config(settings_env, f"http://127.0.0.1:{action_port}/webhook")
+    if generated is not None:
+        data_dir = Path(settings_env.get("YIWEN_DATA_DIR") or root / "var")
+        endpoints = str(write_endpoints(generated, data_dir / "rasa" / "endpoints.yml"))
     return [
         {
             "name": "actions",
@@ -73,7 +79,7 @@ def rasa_services(settings_env: dict[str, str], root: Path = REPO_ROOT) -> list[
                 "--model",
                 str(model.relative_to(root)),
                 "--endpoints",
-                "bot/endpoints.yml",
+                endpoints,
                 "--credentials",
                 "bot/credentials.yml",
             ],

@@ -39,13 +39,25 @@ def app_service() -> Service:
     )
 
 
+def settings_env() -> dict[str, str]:
+    """The environment with ``.env`` underneath it, as the children should see it.
+
+    The app reads ``.env`` itself (pydantic-settings); Rasa and the action server do
+    not, so the supervisor hands them the merged view.
+    """
+    from dotenv import dotenv_values
+
+    dotenv = {k: v for k, v in dotenv_values(REPO_ROOT / ".env").items() if v is not None}
+    return {**dotenv, **os.environ}
+
+
 def all_services() -> list[Service]:
     services = [app_service()]
     try:
         from bot.services import rasa_services
     except ImportError:
         return services
-    for spec in rasa_services(dict(os.environ)):
+    for spec in rasa_services(settings_env()):
         services.append(
             Service(
                 name=spec["name"],
@@ -80,7 +92,11 @@ def stop(services: list[Service], grace: float = 15.0) -> None:
 
 
 def run_all(startup_timeout: float = 600.0) -> int:
-    services = all_services()
+    try:
+        services = all_services()
+    except ValueError as exc:  # a store URL Rasa cannot use (bot.endpoints_profile)
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -3,14 +3,21 @@
 A citizen files a full complaint in Chinese; the stored ticket is then read back
 through the staff API and checked field by field. Needs the Rasa environment and
 the trained model for the current inputs (``.venv/rasa/bin/python -m bot.train``).
+
+Rasa runs with the production profile (``bot.endpoints_profile``): its tracker
+store is a fresh PostgreSQL database that Rasa creates itself, and its lock store
+is Redis. Without PostgreSQL or Redis the stack falls back to in-memory stores and
+the profile test skips, except in CI, where both are required.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +26,12 @@ from typing import Any
 import httpx
 import pytest
 from conftest import REPO, TicketServer
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from bot import train
+from bot.endpoints_profile import LOCK_URL_VAR, TRACKER_URL_VAR, endpoints_config, write_endpoints
+from tests.tickets.helpers import postgres_admin_url
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
@@ -48,10 +59,50 @@ def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float) ->
     raise TimeoutError(f"{url} not healthy:\n{log.read_text(errors='replace')[-4000:]}")
 
 
+REDIS_URL = os.environ.get("YIWEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _reachable(host: str | None, port: int | None) -> bool:
+    try:
+        with socket.create_connection((host or "127.0.0.1", port or 0), 1):
+            return True
+    except OSError:
+        return False
+
+
+def _production_profile() -> tuple[str, str] | None:
+    """(tracker store URL for a new database, lock store URL), or None without the servers."""
+    admin = make_url(postgres_admin_url())
+    redis_parts = make_url(REDIS_URL)
+    if _reachable(admin.host, admin.port or 5432) and _reachable(
+        redis_parts.host, redis_parts.port or 6379
+    ):
+        tracker = admin.set(
+            drivername="postgresql", database=f"yiwen_rasa_t_{secrets.token_hex(4)}"
+        )
+        return tracker.render_as_string(hide_password=False), REDIS_URL
+    if os.environ.get("CI"):
+        pytest.fail("CI needs PostgreSQL and Redis for Rasa's tracker and lock stores")
+    return None
+
+
+def _drop_database(tracker_url: str) -> None:
+    url = make_url(tracker_url)
+    admin = create_engine(
+        url.set(drivername="postgresql+psycopg", database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 class Stack:
-    def __init__(self, rasa_url: str, tickets: TicketServer) -> None:
+    def __init__(
+        self, rasa_url: str, tickets: TicketServer, profile: tuple[str, str] | None
+    ) -> None:
         self.rasa_url = rasa_url
         self.tickets = tickets
+        self.profile = profile
 
     def say(self, sender: str, text: str) -> list[str]:
         response = httpx.post(
@@ -74,9 +125,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tickets = TicketServer(tmp)
     tickets.start()
     action_port, rasa_port = _free_port(), _free_port()
-    (tmp / "endpoints.yml").write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n', encoding="utf-8"
-    )
+    action_url = f"http://127.0.0.1:{action_port}/webhook"
+    profile = _production_profile()
+    if profile:
+        config = endpoints_config(
+            {TRACKER_URL_VAR: profile[0], LOCK_URL_VAR: profile[1]}, action_url
+        )
+        assert config is not None
+        write_endpoints(config, tmp / "endpoints.yml")
+    else:
+        (tmp / "endpoints.yml").write_text(
+            f'action_endpoint:\n  url: "{action_url}"\n', encoding="utf-8"
+        )
     (tmp / "credentials.yml").write_text("rest:\n", encoding="utf-8")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("YIWEN_")}
     base_env["PYTHONPATH"] = str(REPO)
@@ -134,7 +194,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         _wait(f"http://127.0.0.1:{action_port}/health", procs[0], actions_log, 120)
         _wait(f"http://127.0.0.1:{rasa_port}/status", procs[1], rasa_log, 600)
-        yield Stack(f"http://127.0.0.1:{rasa_port}", tickets)
+        yield Stack(f"http://127.0.0.1:{rasa_port}", tickets, profile)
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -143,6 +203,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             except subprocess.TimeoutExpired:
                 proc.kill()
         tickets.stop()
+        if profile:
+            _drop_database(profile[0])
 
 
 def test_full_complaint_over_rest(stack: Stack) -> None:
@@ -226,3 +288,52 @@ def test_out_of_scope_probes_never_open_a_form(stack: Stack) -> None:
     assert opened_form == {}
     elsewhere = {p: i for p, i in routed.items() if i not in ABSTAIN_OR_HANDOFF}
     assert len(elsewhere) <= len(probes) // 10, elsewhere
+
+
+def _redis_commands_while(url: str, action: Any) -> list[str]:
+    """Every command Redis receives while ``action()`` runs (Redis MONITOR)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    seen: list[str] = []
+    listening = threading.Event()
+    stop = threading.Event()
+
+    def listen() -> None:
+        with client.monitor() as monitor:
+            listening.set()
+            for command in monitor.listen():
+                seen.append(str(command.get("command", "")))
+                if stop.is_set():
+                    return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    listening.wait(5)
+    try:
+        action()
+    finally:
+        stop.set()
+        client.ping()  # wakes the monitor so the thread ends
+        thread.join(5)
+    return seen
+
+
+def test_production_profile_keeps_trackers_in_postgres_and_locks_in_redis(stack: Stack) -> None:
+    if stack.profile is None:
+        pytest.skip("PostgreSQL or Redis unreachable: the stack runs with in-memory stores")
+    tracker_url, lock_url = stack.profile
+    sender = f"e2e-profile-{secrets.token_hex(3)}"
+    commands = _redis_commands_while(lock_url, lambda: stack.say(sender, "个转企有什么补贴"))
+    assert any(f"yiwen:lock:{sender}" in c for c in commands), commands[-20:]
+
+    engine = create_engine(make_url(tracker_url).set(drivername="postgresql+psycopg"))
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT type_name, action_name FROM events WHERE sender_id = :s ORDER BY id"),
+            {"s": sender},
+        ).all()
+    engine.dispose()
+    kinds = [r.type_name for r in rows]
+    assert "user" in kinds and "bot" in kinds, rows
+    assert "action_answer_from_knowledge" in {r.action_name for r in rows}, rows
