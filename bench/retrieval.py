@@ -61,14 +61,14 @@ def _lexical_pass(paths: list[Path]) -> tuple[list, list, float, float]:
     from knowledge.loaders import load_corpus
     from knowledge.superseded import mark_superseded
     from retrieval.index import lexical_text
-    from retrieval.tokenizer import tokenize
+    from retrieval.tokenizer import tokenize_many
 
     t0 = time.perf_counter()
     docs, errors = load_corpus(paths)
     docs = mark_superseded(docs)
     chunks = [c for d in docs for c in chunk_document(d)]
     t1 = time.perf_counter()
-    tokens = [tokenize(lexical_text(c)) or ["<empty>"] for c in chunks]
+    tokens = [t or ["<empty>"] for t in tokenize_many([lexical_text(c) for c in chunks])]
     bm = bm25s.BM25(k1=1.2, b=0.75)
     bm.index(tokens, show_progress=False)
     t2 = time.perf_counter()

@@ -36,7 +36,7 @@ import numpy as np
 from knowledge.model import Chunk
 from retrieval.encoders import Encoder
 from retrieval.manifest import INDEX_FORMAT, Manifest
-from retrieval.tokenizer import tokenize
+from retrieval.tokenizer import tokenize_many
 
 # Exact search stays fast up to this many vectors (DESIGN: FlatIP 13.5 ms at 100k);
 # above it an HNSW graph keeps single-query latency under a millisecond.
@@ -120,11 +120,13 @@ class HybridIndex:
         if n == 0:
             raise ValueError("没有可索引的内容：请检查文档目录是否为空或全部导入失败。")
 
-        corpus_tokens = []
-        for i, c in enumerate(chunks):
-            corpus_tokens.append(tokenize(lexical_text(c)) or ["<empty>"])
-            if progress and (i % 500 == 0 or i == n - 1):
-                progress("分词", i + 1, n)
+        corpus_tokens = [
+            tokens or ["<empty>"]
+            for tokens in tokenize_many(
+                [lexical_text(c) for c in chunks],
+                progress=(lambda done, total: progress("分词", done, total)) if progress else None,
+            )
+        ]
         bm25 = bm25s.BM25(k1=1.2, b=0.75)
         bm25.index(corpus_tokens, show_progress=False)
 

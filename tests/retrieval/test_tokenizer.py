@@ -27,3 +27,18 @@ def test_rasa_pipeline_reads_the_same_dictionary() -> None:
     cfg = yaml.safe_load(cfg_path.read_text("utf-8"))
     jieba = [c for c in cfg["pipeline"] if c["name"] == "JiebaTokenizer"]
     assert jieba and (REPO / jieba[0]["dictionary_path"]).resolve() == DICT_DIR
+
+
+def test_tokenize_many_in_processes_matches_one_by_one() -> None:
+    from retrieval.tokenizer import tokenize, tokenize_many
+
+    texts = [
+        f"第{i}条 个体工商户转型为企业的，可以保留原字号，农民专业合作社第{i}项" for i in range(600)
+    ]
+    seen: list[tuple[int, int]] = []
+    parallel = tokenize_many(
+        texts, workers=2, min_parallel=0, progress=lambda d, t: seen.append((d, t))
+    )
+    assert parallel == [tokenize(t) for t in texts]
+    assert seen[-1] == (600, 600)
+    assert tokenize_many(texts[:3], workers=2) == [tokenize(t) for t in texts[:3]]  # small: inline
