@@ -49,7 +49,7 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, no_faq: bool) -> None:
     click.echo(
         f"{'已重建' if report.rebuilt else '已加载'}：{m.n_documents} 个文档，{m.n_chunks} 个片段"
         f"（其中常见问题 {report.faq_entries} 条），失败 {len(report.errors)} 个文件，"
-        f"用时 {report.seconds:.1f} 秒。{report.reason}"
+        f"用时 {report.seconds:.1f} 秒（{report.reason}）。"
     )
     if report.errors:
         sys.exit(2 if report.documents == 0 else 0)
@@ -139,6 +139,18 @@ def up() -> None:
     from yiwen.services import run_all
 
     sys.exit(run_all())
+
+
+@main.command(help="在终端里与运行中的邑问对话（先运行 make run）。")
+@click.option("--url", default=None, help="Rasa 地址，默认 YIWEN_RASA_URL 或 http://127.0.0.1:5005")
+def shell(url: str | None) -> None:
+    from channels.webchat import rasa_url_from_env
+    from yiwen.shell import run_shell
+
+    def read() -> str:
+        return input("你> ")
+
+    sys.exit(run_shell(url or rasa_url_from_env(), read, click.echo))
 
 
 def _mount_optional() -> None:
