@@ -7,6 +7,7 @@ Rasa model must exist first: run ``.venv/rasa/bin/python -m bot.train``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bot.endpoints_profile import endpoints_config, write_endpoints
@@ -17,20 +18,30 @@ DEFAULT_ACTION_PORT = 5055
 DEFAULT_RASA_PORT = 5005
 
 
-def _cors(settings_env: dict[str, str]) -> list[str]:
+DEFAULT_APP_PORT = 8000
+
+
+def _cors(settings_env: dict[str, str], app_port: int) -> list[str]:
+    """Origins for Rasa's ``--cors``: ``YIWEN_CORS_ORIGINS`` (a JSON list, as the ticket
+    API's settings read it; a comma-separated list also works), else the app's own origin."""
     origins = settings_env.get("YIWEN_CORS_ORIGINS", "").strip()
     if not origins:
-        return ["http://127.0.0.1:8000", "http://localhost:8000"]
+        return [f"http://127.0.0.1:{app_port}", f"http://localhost:{app_port}"]
+    if origins.startswith("["):
+        return [str(o).strip() for o in json.loads(origins) if str(o).strip()]
     return [o.strip() for o in origins.split(",") if o.strip()]
 
 
 def rasa_services(settings_env: dict[str, str], root: Path = REPO_ROOT) -> list[dict]:
     """The action server (app env) and Rasa (rasa env), in start order."""
     host = settings_env.get("YIWEN_HOST", DEFAULT_HOST)
-    action_port = DEFAULT_ACTION_PORT  # bot/endpoints.yml points Rasa at this port
+    app_port = int(settings_env.get("YIWEN_PORT", DEFAULT_APP_PORT))
+    action_port = int(settings_env.get("YIWEN_ACTION_PORT", DEFAULT_ACTION_PORT))
     rasa_port = int(settings_env.get("YIWEN_RASA_PORT", DEFAULT_RASA_PORT))
     pythonpath = str(root)
     action_env = {
+        # The ticket API is served by the app that `yiwen up` starts beside the actions.
+        "YIWEN_TICKET_API_URL": f"http://127.0.0.1:{app_port}",
         **settings_env,
         "PYTHONPATH": pythonpath,
         "SANIC_HOST": host,
@@ -44,7 +55,10 @@ def rasa_services(settings_env: dict[str, str], root: Path = REPO_ROOT) -> list[
     }
     model = model_path(root)
     endpoints = "bot/endpoints.yml"
-    generated = endpoints_config(settings_env, f"http://127.0.0.1:{action_port}/webhook")
+    action_url = f"http://127.0.0.1:{action_port}/webhook"
+    generated = endpoints_config(settings_env, action_url)
+    if generated is None and action_port != DEFAULT_ACTION_PORT:
+        generated = {"action_endpoint": {"url": action_url}}  # bot/endpoints.yml says 5055
     if generated is not None:
         data_dir = Path(settings_env.get("YIWEN_DATA_DIR") or root / "var")
         endpoints = str(write_endpoints(generated, data_dir / "rasa" / "endpoints.yml"))
@@ -71,7 +85,7 @@ def rasa_services(settings_env: dict[str, str], root: Path = REPO_ROOT) -> list[
                 "run",
                 "--enable-api",
                 "--cors",
-                *_cors(settings_env),
+                *_cors(settings_env, app_port),
                 "--interface",
                 host,
                 "--port",

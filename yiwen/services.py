@@ -141,6 +141,8 @@ def run_all(startup_timeout: float = 600.0) -> int:
             )
             for svc in services[1:]:
                 print(f"  {svc.name}：{svc.health_url}")
+            if len(services) > 1:
+                print("  终端对话：.venv/app/bin/yiwen shell")
             print("按 Ctrl-C 停止全部服务。", flush=True)
         while not stopping:
             for svc in services:

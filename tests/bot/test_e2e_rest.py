@@ -337,3 +337,16 @@ def test_production_profile_keeps_trackers_in_postgres_and_locks_in_redis(stack:
     kinds = [r.type_name for r in rows]
     assert "user" in kinds and "bot" in kinds, rows
     assert "action_answer_from_knowledge" in {r.action_name for r in rows}, rows
+
+
+def test_yiwen_shell_talks_to_the_running_assistant(stack: Stack) -> None:
+    done = subprocess.run(
+        [str(REPO / ".venv" / "app" / "bin" / "yiwen"), "shell", "--url", stack.rasa_url],
+        input="转人工\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "12315" in done.stdout, done.stdout

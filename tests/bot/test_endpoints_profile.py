@@ -100,3 +100,17 @@ def test_write_endpoints_round_trips(tmp_path: Path) -> None:
     assert config is not None and "tracker_store" not in config
     path = write_endpoints(config, tmp_path / "e.yml")
     assert yaml.safe_load(path.read_text(encoding="utf-8")) == config
+
+
+def test_cors_origins_reach_rasa() -> None:
+    _, rasa = services.rasa_services({"YIWEN_PORT": "8100"})
+    cmd = rasa["cmd"]
+    assert cmd[cmd.index("--cors") + 1] == "http://127.0.0.1:8100"
+    _, rasa = services.rasa_services(
+        {"YIWEN_CORS_ORIGINS": '["https://a.example", "https://b.example"]'}
+    )
+    cmd = rasa["cmd"]
+    assert cmd[cmd.index("--cors") + 1 : cmd.index("--cors") + 3] == [
+        "https://a.example",
+        "https://b.example",
+    ]

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.stack import RASA_BIN, REPO, Stack, newest_model, start_stack
+from bot import train
+from tests.browser.stack import RASA_BIN, REPO, Stack, ports_closed, start_stack
 from tests.conftest import need_shared
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,20 +51,23 @@ def stack(
     need_shared()
     if not RASA_BIN.exists():
         pytest.skip(f"没有 Rasa 环境（{RASA_BIN.relative_to(REPO)}）：先运行 make env")
-    model = newest_model()
-    if model is None:
-        pytest.skip("还没有训练好的 Rasa 模型（bot/models/*.tar.gz）：先运行 make model")
-    # Build (or check) the test index once, while Rasa loads, so the app and the action
-    # server both find it current instead of rebuilding it side by side.
+    if not train.model_path().exists():
+        pytest.skip("没有与当前数据对应的 Rasa 模型（bot/models/）：先运行 make model")
+    # Build (or check) the test index once, so the app and the action server both find
+    # it current instead of rebuilding it side by side.
     running = start_stack(
         tmp_path_factory.mktemp("browser-stack"),
-        model,
         prepare=lambda: request.getfixturevalue("core_engine"),
     )
     try:
         yield running
     finally:
-        running.stop()
+        supervisor = running.services[0]
+        running.stop()  # SIGTERM to `yiwen up`, as Ctrl-C / systemd would send
+        # `make run` must take every service down with it and exit cleanly.
+        assert supervisor.proc.returncode == 0, supervisor.tail()
+        assert "已停止" in supervisor.tail(), supervisor.tail()
+        assert ports_closed(running.app_url, running.rasa_url), "a service outlived yiwen up"
 
 
 @pytest.fixture

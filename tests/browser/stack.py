@@ -1,11 +1,13 @@
-"""Start the real services the widget talks to: the app, the action server and Rasa.
+"""Start the real services the widget talks to with ``yiwen up`` (what ``make run`` runs).
 
-Each runs in its own process group on a free loopback port, with its output in
-``artifacts/browser-logs/`` so a failing browser test can be read afterwards.
+The supervisor and its children (app, action server, Rasa) run in one process
+group on free loopback ports, with their output in ``artifacts/browser-logs/``
+so a failing browser test can be read afterwards.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -20,7 +22,6 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 APP_PY = REPO / ".venv" / "app" / "bin" / "python"
 RASA_BIN = REPO / ".venv" / "rasa" / "bin" / "rasa"
-MODELS = REPO / "bot" / "models"
 LOG_DIR = REPO / "artifacts" / "browser-logs"
 
 
@@ -28,11 +29,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def newest_model() -> Path | None:
-    models = sorted(MODELS.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    return models[-1] if models else None
 
 
 @dataclass
@@ -112,18 +108,23 @@ class Stack:
 
     def stop(self) -> None:
         for service in reversed(self.services):
-            service.stop()
+            service.stop(grace=60)  # the supervisor waits up to 15 s per child itself
+
+
+READY_LINE = "邑问已启动"
 
 
 def start_stack(
     workdir: Path,
-    model: Path,
     prepare: Callable[[], object] | None = None,
     timeout: float = 600,
 ) -> Stack:
-    """Rasa, then ``prepare()`` (while Rasa loads), then the app and the action server.
+    """``yiwen up`` — what ``make run`` starts — on free loopback ports.
 
-    The app serves the knowledge and ticket APIs, the widget and the demo page.
+    It runs the app (knowledge + ticket APIs, widget, demo page), the action server
+    and Rasa with ``bot/credentials.yml``; the stack is ready when it prints its
+    ready banner. ``prepare()`` runs first (the shared test index), so the app and
+    the action server find the index current instead of rebuilding it side by side.
     """
     app_port, action_port, rasa_port = free_port(), free_port(), free_port()
     app_url = f"http://127.0.0.1:{app_port}"
@@ -134,47 +135,36 @@ def start_stack(
         **os.environ,
         "PYTHONPATH": pythonpath,
         "PYTHONUNBUFFERED": "1",
+        "YIWEN_PORT": str(app_port),
+        "YIWEN_ACTION_PORT": str(action_port),
+        "YIWEN_RASA_PORT": str(rasa_port),
         "YIWEN_DATABASE_URL": f"sqlite:///{database}",
-        "YIWEN_TICKET_API_URL": app_url,
         "YIWEN_RASA_URL": rasa_url,
+        "YIWEN_CORS_ORIGINS": json.dumps([app_url]),
         "RASA_TELEMETRY_ENABLED": "false",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "SANIC_HOST": "127.0.0.1",  # the action server listens on loopback only
     }
-    credentials = workdir / "credentials.yml"
-    credentials.write_text(
-        "rest:\n"
-        "channels.webchat.rasa_socketio.PersistentSocketIOInput:\n"
-        "  user_message_evt: user_uttered\n"
-        "  bot_message_evt: bot_uttered\n"
-        "  session_persistence: true\n",
-        encoding="utf-8",
+    if prepare is not None:
+        prepare()
+    up = start(
+        "yiwen-up",
+        [str(APP_PY), "-m", "yiwen.cli", "up"],
+        env,
+        lambda: READY_LINE in up.tail(100_000),
     )
-    endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n', encoding="utf-8"
-    )
-    rasa_cmd = [
-        *(str(RASA_BIN), "run", "--enable-api", "--cors", "*", "--interface", "127.0.0.1"),
-        *("--port", str(rasa_port), "--model", str(model)),
-        *("--credentials", str(credentials), "--endpoints", str(endpoints)),
-    ]
-    action_cmd = [str(APP_PY), "-m", "rasa_sdk", "--actions", "bot.actions"]
-    action_cmd += ["--port", str(action_port)]
-    app_cmd = [str(APP_PY), "-m", "yiwen.cli", "serve", "--port", str(app_port)]
-    services: list[Service] = []
     try:
-        # Rasa first: loading its model is the slow part and needs nothing else.
-        rasa_ready = http_ready(f"{rasa_url}/status", lambda r: bool(r.json().get("model_file")))
-        services.append(start("rasa", rasa_cmd, env, rasa_ready))
-        if prepare is not None:
-            prepare()
-        services.append(start("app", app_cmd, env, http_ready(f"{app_url}/healthz")))
-        action_ready = http_ready(f"http://127.0.0.1:{action_port}/health")
-        services.append(start("actions", action_cmd, env, action_ready))
-        wait_all(services, timeout)
+        wait_all([up], timeout)
     except BaseException:
-        for service in reversed(services):
-            service.stop()
+        up.stop()
         raise
-    return Stack(app_url, rasa_url, database, services)
+    return Stack(app_url, rasa_url, database, [up])
+
+
+def ports_closed(*urls: str) -> bool:
+    """True when nothing listens at any of ``urls`` any more (every child has exited)."""
+    for url in urls:
+        try:
+            httpx.get(url, timeout=2)
+        except httpx.HTTPError:
+            continue
+        return False
+    return True
