@@ -7,7 +7,7 @@ from yiwen.shell import ShellSession, run_shell
 
 def test_a_number_sends_the_button_payload() -> None:
     session = ShellSession("http://127.0.0.1:5005")
-    session.buttons = [{"title": "有帮助", "payload": "/feedback{\"helpful\": true}"}]
+    session.buttons = [{"title": "有帮助", "payload": '/feedback{"helpful": true}'}]
     assert session.resolve("1") == '/feedback{"helpful": true}'
     assert session.resolve("2") == "2"  # no such button: sent as text
     assert session.resolve("我要投诉") == "我要投诉"
