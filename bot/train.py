@@ -1,10 +1,10 @@
 """Train the Rasa model only when its inputs changed.
 
 The model file is named by a content hash of everything that shapes it:
-``config.yml``, the domain, ``bot/data/**`` and the jieba dictionary the
-tokenizer loads (``retrieval/jieba_dict``). If ``bot/models/<hash>.tar.gz``
-exists, nothing happens; otherwise ``rasa train --fixed-model-name <hash>``
-runs. Run it with the Rasa environment's Python::
+``config.yml``, the domain, ``bot/data/**``, the jieba dictionary the
+tokenizer loads (``retrieval/jieba_dict``) and the custom NLU components
+(``bot/nlu``). If ``bot/models/<hash>.tar.gz`` exists, nothing happens;
+otherwise ``rasa train --fixed-model-name <hash>`` runs. Run it with the Rasa environment's Python::
 
     .venv/rasa/bin/python -m bot.train            # train if needed
     .venv/rasa/bin/python -m bot.train --print-path
@@ -29,6 +29,7 @@ DOMAIN_FILE = "bot/domain.yml"
 DOMAIN_DIR = "bot/domain"
 DATA_DIR = "bot/data"
 JIEBA_DICT_DIR = "retrieval/jieba_dict"
+NLU_CODE_DIR = "bot/nlu"  # custom pipeline components: their code shapes the model too
 MODELS_DIR = "bot/models"
 HASH_CHARS = 16
 
@@ -40,7 +41,7 @@ def model_inputs(root: Path = REPO_ROOT) -> list[Path]:
         path = root / single
         if path.is_file():
             files.append(path)
-    for folder in (DOMAIN_DIR, DATA_DIR, JIEBA_DICT_DIR):
+    for folder in (DOMAIN_DIR, DATA_DIR, JIEBA_DICT_DIR, NLU_CODE_DIR):
         base = root / folder
         if base.is_dir():
             files.extend(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts)

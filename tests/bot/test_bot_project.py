@@ -75,7 +75,7 @@ def test_every_intent_has_enough_examples() -> None:
 
 
 def _copy_inputs(dest: Path) -> Path:
-    for rel in ("config.yml", "bot/domain.yml", "bot/data", "retrieval/jieba_dict"):
+    for rel in ("config.yml", "bot/domain.yml", "bot/data", "retrieval/jieba_dict", "bot/nlu"):
         src = REPO / rel
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
