@@ -46,9 +46,10 @@ def ingest(paths: tuple[Path, ...], rebuild: bool, no_faq: bool) -> None:
     m = engine.index.manifest
     for err in report.errors:
         click.echo(f"  ✗ {err}", err=True)
+    faq = f"（其中常见问题 {report.faq_entries} 条）" if report.rebuilt else ""
     click.echo(
         f"{'已重建' if report.rebuilt else '已加载'}：{m.n_documents} 个文档，{m.n_chunks} 个片段"
-        f"（其中常见问题 {report.faq_entries} 条），失败 {len(report.errors)} 个文件，"
+        f"{faq}，失败 {len(report.errors)} 个文件，"
         f"用时 {report.seconds:.1f} 秒（{report.reason}）。"
     )
     if report.errors:

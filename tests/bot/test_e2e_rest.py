@@ -324,7 +324,7 @@ def test_production_profile_keeps_trackers_in_postgres_and_locks_in_redis(stack:
         pytest.skip("PostgreSQL or Redis unreachable: the stack runs with in-memory stores")
     tracker_url, lock_url = stack.profile
     sender = f"e2e-profile-{secrets.token_hex(3)}"
-    commands = _redis_commands_while(lock_url, lambda: stack.say(sender, "个转企有什么补贴"))
+    commands = _redis_commands_while(lock_url, lambda: stack.say(sender, "转人工"))
     assert any(f"yiwen:lock:{sender}" in c for c in commands), commands[-20:]
 
     engine = create_engine(make_url(tracker_url).set(drivername="postgresql+psycopg"))
@@ -336,7 +336,7 @@ def test_production_profile_keeps_trackers_in_postgres_and_locks_in_redis(stack:
     engine.dispose()
     kinds = [r.type_name for r in rows]
     assert "user" in kinds and "bot" in kinds, rows
-    assert "action_answer_from_knowledge" in {r.action_name for r in rows}, rows
+    assert "action_human_handoff" in {r.action_name for r in rows}, rows
 
 
 def test_yiwen_shell_talks_to_the_running_assistant(stack: Stack) -> None:
