@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from conftest import make_tracker, user_message
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.common import COUNTY_UNKNOWN
 from bot.actions.complaint_form import ActionAskComplaintConfirmed, ValidateComplaintForm
+from tests.bot.conftest import make_tracker, user_message
 
 
 @pytest.fixture

@@ -25,12 +25,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import REPO, TicketServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot import train
 from bot.endpoints_profile import LOCK_URL_VAR, TRACKER_URL_VAR, endpoints_config, write_endpoints
+from tests.bot.conftest import REPO, TicketServer
 from tests.tickets.helpers import postgres_admin_url
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
@@ -274,8 +274,14 @@ ABSTAIN_OR_HANDOFF = {
 
 
 def test_out_of_scope_probes_never_open_a_form(stack: Stack) -> None:
-    """NLU routing of our 50 probes: none may open a form; ≥ 90 % reach abstention/handoff."""
+    """NLU routing of our 50 probes: none may open a form; ≥ 90 % reach abstention/handoff.
+
+    Chitchat that is not about the assistant goes to knowledge search too
+    (``action_small_talk``), so it is routed with the same function the action uses.
+    """
     import yaml
+
+    from bot.actions.small_talk import small_talk_response
 
     probes = yaml.safe_load(
         (Path(__file__).parent / "data" / "oos_probes.yml").read_text(encoding="utf-8")
@@ -283,10 +289,16 @@ def test_out_of_scope_probes_never_open_a_form(stack: Stack) -> None:
     routed: dict[str, str] = {}
     for probe in probes:
         parsed = httpx.post(f"{stack.rasa_url}/model/parse", json={"text": probe}, timeout=60)
-        routed[probe] = parsed.json()["intent"]["name"]
+        parse = parsed.json()
+        intent = parse["intent"]["name"]
+        if intent == "chitchat" and small_talk_response(parse) is None:
+            intent = "chitchat → knowledge search"
+        routed[probe] = intent
     opened_form = {p: i for p, i in routed.items() if i in FORM_INTENTS}
     assert opened_form == {}
-    elsewhere = {p: i for p, i in routed.items() if i not in ABSTAIN_OR_HANDOFF}
+    elsewhere = {
+        p: i for p, i in routed.items() if i not in ABSTAIN_OR_HANDOFF and "knowledge" not in i
+    }
     assert len(elsewhere) <= len(probes) // 10, elsewhere
 
 

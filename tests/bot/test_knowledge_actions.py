@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_tracker, user_message
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import knowledge, review_log
 from bot.actions.handoff import ActionHumanHandoff
 from bot.actions.knowledge import ActionAnswerFromKnowledge, ActionRecordFeedback
+from tests.bot.conftest import make_tracker, user_message
 
 
 @dataclass

@@ -72,7 +72,7 @@ def _form_questions() -> set[str]:
     requests (our validation actions add slots such as demand_detail on the fly), and
     ``utter_default`` from the built-in ``action_default_fallback``."""
     domain = yaml.safe_load((REPO / "bot" / "domain.yml").read_text(encoding="utf-8"))
-    asked: set[str] = {"utter_default"}
+    asked: set[str] = {"utter_default", "utter_chitchat"}  # the latter: action_small_talk
     for slot in domain["slots"]:
         asked.add(f"utter_ask_{slot}")
         asked |= {f"utter_ask_{form}_{slot}" for form in domain["forms"]}

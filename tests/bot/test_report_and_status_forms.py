@@ -6,11 +6,11 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import make_tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.report_form import ActionAskReportConfirmed, ValidateReportForm
 from bot.actions.status import ValidateTicketStatusForm, find_last4, find_ticket_ref
+from tests.bot.conftest import make_tracker
 
 
 def test_named_report_asks_for_reporter_contact(form_driver: Any) -> None:

@@ -10,7 +10,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import make_tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.complaint_form import ValidateComplaintForm
@@ -19,6 +18,7 @@ from bot.actions.report_form import ValidateReportForm
 from bot.actions.status import ActionCheckTicketStatus
 from bot.actions.submission import ActionSubmitComplaint, ActionSubmitReport, build_payload
 from bot.actions.ticket_client import create_ticket
+from tests.bot.conftest import make_tracker
 
 pytestmark = pytest.mark.slow
 
