@@ -209,7 +209,7 @@ def bench_start(model: str, port: int) -> dict[str, Any]:
                 raise SystemExit("rasa run exited during start-up")
             try:
                 ready = httpx.get(f"http://127.0.0.1:{port}/status", timeout=2)
-                if ready.status_code == 200 and ready.json().get("fingerprint"):
+                if ready.status_code == 200 and ready.json().get("model_file"):
                     break
             except httpx.HTTPError:
                 pass
