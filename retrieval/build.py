@@ -13,9 +13,9 @@ from knowledge.loaders import LoadError, load_corpus
 from knowledge.superseded import CONFIG_PATH as SUPERSEDED_CONFIG
 from knowledge.superseded import mark_superseded
 from retrieval.encoders import Encoder
-from retrieval.index import HybridIndex, Progress, manifest_for
+from retrieval.index import HybridIndex, PreviousVectors, Progress, manifest_for
 from retrieval.manifest import Manifest, describe, hash_files
-from retrieval.tokenizer import dictionary_files
+from retrieval.tokenizer import LEXICAL_VERSION, dictionary_files
 
 Log = Callable[[str], None]
 
@@ -61,7 +61,7 @@ def expected_manifest(
     manifest = manifest_for(
         encoder,
         chunker_version=CHUNKER_VERSION,
-        tokenizer_hash=hash_files(dictionary_files()),
+        tokenizer_hash=f"{LEXICAL_VERSION}:{hash_files(dictionary_files())}",
         corpus_hash=hash_files(files + [SUPERSEDED_CONFIG]),
         faq_hash=hash_files(faq_files) if faq_files else "none",
     )
@@ -76,7 +76,9 @@ def build(
     index_dir: Path,
     progress: Progress | None = None,
     log: Log = print,
+    reuse: bool = True,
 ) -> tuple[HybridIndex, BuildReport]:
+    """Build and save the index; ``reuse`` takes over unchanged vectors of the last build."""
     started = time.perf_counter()
     corpus = list(corpus)
     manifest, _files = expected_manifest(corpus, faq_dir, encoder)
@@ -97,7 +99,10 @@ def build(
             chunks.append(fc)
         report.faq_entries = len(entries)
     manifest.n_documents = len(docs)
-    index = HybridIndex.build(chunks, encoder, manifest, progress=progress)
+    previous = PreviousVectors.load(index_dir) if reuse else None
+    index = HybridIndex.build(chunks, encoder, manifest, progress=progress, previous=previous)
+    if manifest.reused_vectors:
+        log(f"  沿用上次索引中文本未变的向量：{manifest.reused_vectors} 条")
     index.save(index_dir)
     report.documents = len(docs)
     report.chunks = len(chunks)
@@ -141,6 +146,9 @@ def open_index(
     elif not rebuild:
         reason = "尚未建立索引"
         log(f"{reason}，正在构建…")
-    index, report = build(corpus, faq_dir, encoder, index_dir, progress=progress, log=log)
+    # --rebuild means "trust nothing from before": embed everything again.
+    index, report = build(
+        corpus, faq_dir, encoder, index_dir, progress=progress, log=log, reuse=not rebuild
+    )
     report.reason = reason
     return index, report

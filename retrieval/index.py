@@ -6,6 +6,7 @@ Layout of an index folder::
     chunks.jsonl       one Chunk per line, in index order
     bm25/              bm25s sparse matrices
     passages.faiss + passage_owner.npy   one vector per retrieval unit -> chunk row
+    passage_keys.npy   a 64-bit digest of each unit's text, so a rebuild can reuse its vector
     faq_questions.faiss + faq_owner.npy   one vector per FAQ question variant -> chunk row
 
 Why retrieval units: a long article or measure mixes several topics, and one
@@ -16,10 +17,16 @@ but the user is always shown (and cited) the whole article.
 Why FAQ questions get their own vectors: a citizen's question is compared with
 the curated question variants query-to-query, which is far more precise than
 query-to-passage similarity, while the FAQ answer still competes as a passage.
+
+Why reuse vectors on rebuild: embedding is the slow stage (minutes for the core
+corpus on two cores, hours for the law collection), while most rebuilds change
+little: one new FAQ entry, one edited notice, a new tokenizer. A unit whose exact
+text was embedded by the same encoder in the previous build gets its vector back.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -85,6 +92,47 @@ def dense_units(chunk: Chunk, max_chars: int = UNIT_CHARS) -> list[str]:
     return [whole] + [f"{head}\n{w}" for w in windows]
 
 
+def unit_keys(texts: Sequence[str]) -> np.ndarray:
+    """64-bit digests of unit texts (a collision would need 2^32 units to be likely)."""
+    return np.array(
+        [
+            int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
+            for t in texts
+        ],
+        dtype=np.uint64,
+    )
+
+
+@dataclass
+class PreviousVectors:
+    """Vectors of the last build, offered to the next one (same encoder only)."""
+
+    encoder: str
+    keys: np.ndarray
+    vectors: faiss.Index
+
+    @classmethod
+    def load(cls, directory: Path) -> PreviousVectors | None:
+        """The reusable part of an index folder, or ``None`` if there is none."""
+        try:
+            manifest = Manifest.load(directory / "manifest.json")
+            keys = np.load(directory / "passage_keys.npy")
+            vectors = faiss.read_index(str(directory / "passages.faiss"))
+        except (OSError, ValueError, TypeError, RuntimeError):
+            return None
+        if vectors.ntotal != len(keys):
+            return None
+        return cls(f"{manifest.encoder}@{manifest.dim}", keys, vectors)
+
+    def take(self, encoder: Encoder, keys: np.ndarray) -> dict[int, np.ndarray]:
+        """Vectors for the given unit keys that the previous build holds, by position."""
+        if self.encoder != f"{encoder.name}@{encoder.dim}":
+            return {}
+        where = {int(k): i for i, k in enumerate(self.keys)}
+        found = {pos: where[int(k)] for pos, k in enumerate(keys) if int(k) in where}
+        return {pos: self.vectors.reconstruct(i) for pos, i in found.items()}
+
+
 def _new_faiss(dim: int, n: int) -> faiss.Index:
     if n > FLAT_MAX_VECTORS:
         index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
@@ -103,6 +151,7 @@ class HybridIndex:
     faq_questions: faiss.Index
     faq_owner: np.ndarray  # row in ``chunks`` for each FAQ question vector
     manifest: Manifest
+    passage_keys: np.ndarray | None = None  # unit_keys() of each passage vector's text
 
     @classmethod
     def build(
@@ -112,8 +161,13 @@ class HybridIndex:
         manifest: Manifest,
         progress: Progress | None = None,
         batch_size: int = 32,
+        previous: PreviousVectors | None = None,
     ) -> HybridIndex:
-        """Tokenise, embed and index ``chunks``; ``manifest`` gets the counts filled in."""
+        """Tokenise, embed and index ``chunks``; ``manifest`` gets the counts filled in.
+
+        Units whose text ``previous`` already embedded with this encoder are not
+        embedded again; ``manifest.reused_vectors`` says how many were reused.
+        """
         started = time.perf_counter()
         chunks = list(chunks)
         n = len(chunks)
@@ -146,7 +200,17 @@ class HybridIndex:
             if progress:
                 progress("向量化", done, units)
 
-        vectors = encoder.encode_passages(unit_texts, batch_size=batch_size, progress=tick)
+        keys = unit_keys(unit_texts)
+        known = previous.take(encoder, keys) if previous is not None else {}
+        vectors = np.empty((units, encoder.dim), dtype=np.float32)
+        for pos, vector in known.items():
+            vectors[pos] = vector
+        todo = [pos for pos in range(units) if pos not in known]
+        tick(len(known))
+        if todo:
+            vectors[todo] = encoder.encode_passages(
+                [unit_texts[pos] for pos in todo], batch_size=batch_size, progress=tick
+            )
         passages = _new_faiss(encoder.dim, units)
         passages.add(np.ascontiguousarray(vectors, dtype=np.float32))
 
@@ -167,6 +231,7 @@ class HybridIndex:
 
         manifest.n_chunks = n
         manifest.n_faq_questions = len(questions)
+        manifest.reused_vectors = len(known)
         manifest.faiss_index = type(passages).__name__
         manifest.built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         manifest.build_seconds = round(time.perf_counter() - started, 2)
@@ -178,6 +243,7 @@ class HybridIndex:
             faq_index,
             np.asarray(owner, dtype=np.int64),
             manifest,
+            keys,
         )
 
     def save(self, directory: Path) -> None:
@@ -195,6 +261,8 @@ class HybridIndex:
         faiss.write_index(self.faq_questions, str(tmp / "faq_questions.faiss"))
         np.save(tmp / "faq_owner.npy", self.faq_owner)
         np.save(tmp / "passage_owner.npy", self.passage_owner)
+        if self.passage_keys is not None:
+            np.save(tmp / "passage_keys.npy", self.passage_keys)
         self.manifest.save(tmp / "manifest.json")
         old = directory.with_name(directory.name + ".old")
         if old.exists():
@@ -223,7 +291,9 @@ class HybridIndex:
             raise ValueError(
                 f"索引文件不完整：{directory}。请运行 `yiwen ingest --rebuild` 重建索引。"
             )
-        return cls(chunks, bm25, passages, unit_owner, faq_questions, owner, manifest)
+        keys_path = directory / "passage_keys.npy"
+        keys = np.load(keys_path) if keys_path.is_file() else None
+        return cls(chunks, bm25, passages, unit_owner, faq_questions, owner, manifest, keys)
 
     @staticmethod
     def exists(directory: Path) -> bool:

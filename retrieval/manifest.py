@@ -31,6 +31,7 @@ class Manifest:
     faiss_index: str = ""
     built_at: str = ""
     build_seconds: float = 0.0
+    reused_vectors: int = 0  # passage vectors taken over from the previous build
     sources: list[str] = field(default_factory=list)
 
     IDENTITY = (
@@ -72,7 +73,7 @@ REASONS = {
     "encoder": "向量模型已更换",
     "dim": "向量维度不一致",
     "chunker_version": "分块程序已更新",
-    "tokenizer_hash": "分词词典已更新",
+    "tokenizer_hash": "分词程序或词典已更新",
     "corpus_hash": "文档已变化",
     "faq_hash": "常见问题库已变化",
 }

@@ -32,6 +32,11 @@ STOPWORDS = frozenset(
 )
 
 _TOKEN_RE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+# Part of the index manifest: a change here changes every BM25 posting, so an
+# index built with another version is stale and rebuilt (its vectors are reused).
+LEXICAL_VERSION = "jieba-search+cjk-bigrams/1"
 _lock = threading.Lock()
 jieba.setLogLevel(logging.WARNING)
 
@@ -72,12 +77,29 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def cjk_bigrams(text: str) -> list[str]:
+    """Overlapping two-character grams inside each run of Chinese characters.
+
+    Why: jieba cuts the same phrase differently in a short question and in a long
+    passage (遇到险情 / 遇到 险情, 雪盲 / 雪 盲), and then BM25 sees no overlap.
+    Character bigrams are the standard remedy for Chinese lexical search; they
+    never cross punctuation or Latin text. Measured on gov_qa (2,081 questions,
+    BM25 alone): hit@1 0.564 with words only, 0.592 with words plus bigrams.
+    """
+    return [run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
+
+
+def lexical_terms(text: str) -> list[str]:
+    """What BM25 indexes and matches: ``tokenize`` words plus ``cjk_bigrams``."""
+    return tokenize(text) + cjk_bigrams(text)
+
+
 # Below this many texts a process pool costs more than it saves (core corpus: ~1k chunks).
 PARALLEL_MIN_TEXTS = 5000
 
 
-def _tokenize_chunk(texts: list[str]) -> list[list[str]]:
-    return [tokenize(t) for t in texts]
+def _terms_chunk(texts: list[str]) -> list[list[str]]:
+    return [lexical_terms(t) for t in texts]
 
 
 def tokenize_many(
@@ -86,7 +108,7 @@ def tokenize_many(
     min_parallel: int = PARALLEL_MIN_TEXTS,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[list[str]]:
-    """``tokenize`` over many texts, on every core for large corpora.
+    """``lexical_terms`` over many texts, on every core for large corpora.
 
     Why processes: jieba is pure Python, so threads share one GIL; tokenising the
     3,500-law collection (150k chunks) is most of a lexical ingest. Workers are
@@ -99,7 +121,7 @@ def tokenize_many(
     if n < min_parallel or workers < 2:
         out = []
         for i, text in enumerate(texts):
-            out.append(tokenize(text))
+            out.append(lexical_terms(text))
             if progress and (i % 500 == 0 or i == n - 1):
                 progress(i + 1, n)
         return out
@@ -107,7 +129,7 @@ def tokenize_many(
     batches = [list(texts[i : i + size]) for i in range(0, n, size)]
     out = []
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for batch in pool.imap(_tokenize_chunk, batches):
+        for batch in pool.imap(_terms_chunk, batches):
             out.extend(batch)
             if progress:
                 progress(len(out), n)

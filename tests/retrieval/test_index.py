@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval.build import open_index
 from retrieval.encoders import load_encoder
-from retrieval.index import HybridIndex
+from retrieval.index import HybridIndex, dense_text
 
 LAW = """# 示例经营条例
 
@@ -58,6 +59,19 @@ def test_changed_document_is_detected_and_rebuilt(tmp_path: Path, encoder) -> No
     assert report.rebuilt
     assert any("文档已变化" in m for m in msgs), msgs
     assert index.chunks[-1].label == "第四条"
+    # Only the new article was embedded; the three unchanged ones kept their vectors.
+    assert index.manifest.reused_vectors == 3
+    assert any("沿用" in m for m in msgs), msgs
+    fresh = encoder.encode_passages([dense_text(c) for c in index.chunks])
+    stored = index.passages.reconstruct_n(0, index.passages.ntotal)
+    assert np.allclose(stored, fresh, atol=1e-5)
+
+
+def test_rebuild_on_request_embeds_everything_again(tmp_path: Path, encoder) -> None:
+    corpus, idx = _corpus(tmp_path), tmp_path / "index"
+    open_index([corpus], None, encoder, idx, log=lambda _m: None)
+    index, report = open_index([corpus], None, encoder, idx, rebuild=True, log=lambda _m: None)
+    assert report.rebuilt and index.manifest.reused_vectors == 0
 
 
 def test_encoder_mismatch_is_never_silently_used(tmp_path: Path, encoder) -> None:
@@ -71,6 +85,7 @@ def test_encoder_mismatch_is_never_silently_used(tmp_path: Path, encoder) -> Non
     index, report = open_index([corpus], None, encoder, idx, log=msgs.append)
     assert report.rebuilt and any("向量模型已更换" in m for m in msgs)
     assert index.manifest.encoder == encoder.name
+    assert index.manifest.reused_vectors == 0  # another model's vectors are never taken over
 
 
 def test_truncated_index_is_rebuilt(tmp_path: Path, encoder) -> None:

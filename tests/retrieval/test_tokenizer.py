@@ -30,7 +30,7 @@ def test_rasa_pipeline_reads_the_same_dictionary() -> None:
 
 
 def test_tokenize_many_in_processes_matches_one_by_one() -> None:
-    from retrieval.tokenizer import tokenize, tokenize_many
+    from retrieval.tokenizer import lexical_terms, tokenize_many
 
     texts = [
         f"第{i}条 个体工商户转型为企业的，可以保留原字号，农民专业合作社第{i}项" for i in range(600)
@@ -39,6 +39,15 @@ def test_tokenize_many_in_processes_matches_one_by_one() -> None:
     parallel = tokenize_many(
         texts, workers=2, min_parallel=0, progress=lambda d, t: seen.append((d, t))
     )
-    assert parallel == [tokenize(t) for t in texts]
+    assert parallel == [lexical_terms(t) for t in texts]
     assert seen[-1] == (600, 600)
-    assert tokenize_many(texts[:3], workers=2) == [tokenize(t) for t in texts[:3]]  # small: inline
+    assert tokenize_many(texts[:3], workers=2) == [lexical_terms(t) for t in texts[:3]]  # inline
+
+
+def test_bigrams_stay_inside_runs_of_chinese_characters() -> None:
+    from retrieval.tokenizer import cjk_bigrams, lexical_terms
+
+    assert cjk_bigrams("遇到险情，拨打12315热线") == ["遇到", "到险", "险情", "拨打", "热线"]
+    assert cjk_bigrams("a") == [] and cjk_bigrams("雪") == []
+    terms = lexical_terms("雪盲怎么办")
+    assert "雪盲" in terms  # the bigram meets a passage however jieba cut it there
