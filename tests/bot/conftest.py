@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,31 @@ import yaml
 os.environ["YIWEN_ACTIONS_PRELOAD"] = "0"
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+RASA_PY = REPO / ".venv" / "rasa" / "bin" / "python"
+
+
+def run_in_rasa_env(script: str, *args: str) -> str:
+    """Run ``script`` with the Rasa environment's Python; return its last stdout line.
+
+    Why a subprocess: Rasa components live in the Python 3.10 environment, the
+    tests in the app environment (see DESIGN, "Two environments").
+    """
+    if not RASA_PY.exists():
+        pytest.skip("the Rasa environment (.venv/rasa) is missing")
+    done = subprocess.run(
+        [str(RASA_PY), "-c", script, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
 DOMAIN_PATH = REPO / "bot" / "domain.yml"
 
 

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from bot.nlu.textnorm import normalize_same_length
-
-REPO = Path(__file__).resolve().parents[2]
-RASA_PY = REPO / ".venv" / "rasa" / "bin" / "python"
+from tests.bot.conftest import run_in_rasa_env
 
 
 @pytest.mark.parametrize(
@@ -30,8 +26,6 @@ def test_normalisation_keeps_one_character_per_character(raw: str, expected: str
 
 
 def test_rasa_tokens_are_simplified_and_offsets_point_into_the_original() -> None:
-    if not RASA_PY.exists():
-        pytest.skip("the Rasa environment (.venv/rasa) is missing")
     script = """
 import json, sys
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -49,16 +43,7 @@ tokens = tok.tokenize(Message(data={"text": text}), "text")
 print(json.dumps([[t.text, t.start, t.end] for t in tokens], ensure_ascii=False))
 """
     raw = "點樣投訴個體工商戶"
-    done = subprocess.run(
-        [str(RASA_PY), "-c", script, raw],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    tokens = json.loads(done.stdout.strip().splitlines()[-1])
+    tokens = json.loads(run_in_rasa_env(script, raw))
     assert [t[0] for t in tokens] == ["点样", "投诉", "个体工商户"]  # dictionary word kept whole
     for text, start, end in tokens:
         assert normalize_same_length(raw[start:end]) == text
