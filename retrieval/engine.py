@@ -270,12 +270,10 @@ class Engine:
         seen: set[tuple[str, str]] = set()
         out: list[Hit] = []
         for h in hits:
-            c = self._by_id[h.chunk_id]
-            key = (c.doc_id, c.label)
-            if c.kind != "faq" and c.label:
-                if key in seen:
+            if h.kind != "faq" and h.label:
+                if (h.doc, h.label) in seen:
                     continue
-                seen.add(key)
+                seen.add((h.doc, h.label))
             out.append(h)
             if len(out) == k:
                 break

