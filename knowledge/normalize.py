@@ -60,8 +60,13 @@ _converter_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _converter() -> opencc.OpenCC:
-    """Build the OpenCC converter once; constructing it repeatedly is not thread-safe."""
+def t2s_converter() -> opencc.OpenCC:
+    """The process's one OpenCC ``t2s`` converter; building it is not thread-safe.
+
+    Shared with the form parsers (``bot.actions.parsing.text``). The NLU tokenizer
+    keeps its own in ``bot/nlu`` because that code is part of the Rasa model's
+    content hash and runs inside the model.
+    """
     with _converter_lock:
         return opencc.OpenCC("t2s")
 
@@ -76,9 +81,9 @@ def _traditional_tables() -> tuple[re.Pattern[str], frozenset[str]]:
     while one astral character would make every test a linear scan.
     """
     chars = [chr(cp) for lo, hi in _CJK_RANGES for cp in range(lo, hi + 1)]
-    converted = _converter().convert("\n".join(chars)).split("\n")
+    converted = t2s_converter().convert("\n".join(chars)).split("\n")
     if len(converted) != len(chars):  # pragma: no cover - defensive, OpenCC keeps newlines
-        changed = [c for c in chars if _converter().convert(c) != c]
+        changed = [c for c in chars if t2s_converter().convert(c) != c]
     else:
         changed = [c for c, out in zip(chars, converted, strict=True) if c != out]
     bmp = "".join(re.escape(c) for c in changed if ord(c) <= 0xFFFF)
@@ -101,7 +106,7 @@ def to_simplified(text: str) -> str:
     """Convert traditional characters to simplified, leaving simplified clauses as they are."""
     if not has_traditional(text):
         return text
-    convert = _converter().convert
+    convert = t2s_converter().convert
 
     def _clause(match: re.Match[str]) -> str:
         clause = match.group()

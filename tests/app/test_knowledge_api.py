@@ -7,8 +7,9 @@ import os
 import httpx
 import pytest
 
-from bench.common import free_port, start_app
+from bench.common import start_app
 from tests.conftest import need_shared
+from tests.netutil import free_port
 
 pytestmark = pytest.mark.slow
 

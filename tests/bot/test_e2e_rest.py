@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import socket
 import subprocess
 import threading
 import time
@@ -31,18 +30,13 @@ from sqlalchemy.engine import make_url
 from bot import train
 from bot.endpoints_profile import LOCK_URL_VAR, TRACKER_URL_VAR, endpoints_config, write_endpoints
 from tests.bot.conftest import REPO, TicketServer
+from tests.netutil import free_port, reachable
 from tests.tickets.helpers import postgres_admin_url
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
 RASA_BIN = REPO / ".venv" / "rasa" / "bin" / "rasa"
 APP_PYTHON = REPO / ".venv" / "app" / "bin" / "python"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
@@ -62,19 +56,11 @@ def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float) ->
 REDIS_URL = os.environ.get("YIWEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-def _reachable(host: str | None, port: int | None) -> bool:
-    try:
-        with socket.create_connection((host or "127.0.0.1", port or 0), 1):
-            return True
-    except OSError:
-        return False
-
-
 def _production_profile() -> tuple[str, str] | None:
     """(tracker store URL for a new database, lock store URL), or None without the servers."""
     admin = make_url(postgres_admin_url())
     redis_parts = make_url(REDIS_URL)
-    if _reachable(admin.host, admin.port or 5432) and _reachable(
+    if reachable(admin.host, admin.port or 5432) and reachable(
         redis_parts.host, redis_parts.port or 6379
     ):
         tracker = admin.set(
@@ -124,7 +110,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("e2e")
     tickets = TicketServer(tmp)
     tickets.start()
-    action_port, rasa_port = _free_port(), _free_port()
+    action_port, rasa_port = free_port(), free_port()
     action_url = f"http://127.0.0.1:{action_port}/webhook"
     profile = _production_profile()
     if profile:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -19,16 +18,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.netutil import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 APP_PY = REPO / ".venv" / "app" / "bin" / "python"
 RASA_BIN = REPO / ".venv" / "rasa" / "bin" / "rasa"
 LOG_DIR = REPO / "artifacts" / "browser-logs"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -34,7 +34,8 @@ from tests.channels.rasa_stack import (
     start_service,
     wait_ready,
 )
-from tests.channels.wechat_simulator import WeChatSimulator, free_port, new_aes_key
+from tests.channels.wechat_simulator import WeChatSimulator, new_aes_key
+from tests.netutil import free_port
 
 REDIS_URL = os.environ.get("YIWEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -15,7 +15,6 @@ import base64
 import hashlib
 import os
 import secrets
-import socket
 import struct
 import time
 import xml.etree.ElementTree as ET
@@ -27,12 +26,6 @@ import httpx
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 _msg_ids = count(int(time.time() * 1000) * 1000 + os.getpid() % 1000)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def sha1_signature(*parts: str) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.netutil import free_port
 from tickets.db import Database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,13 +73,6 @@ def require_postgres(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"PostgreSQL is required in CI: {reason}")
     pytest.skip(f"PostgreSQL unreachable ({reason}); set YIWEN_TEST_POSTGRES_URL")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

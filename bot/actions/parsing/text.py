@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
-from opencc import OpenCC
+from knowledge.normalize import t2s_converter
 
 CN_DIGITS = {
     "零": 0,
@@ -38,17 +37,12 @@ CORRECTION_CUES = re.compile(
 )
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> OpenCC:
-    return OpenCC("t2s")
-
-
 def normalise(text: str | None) -> str:
     """NFKC + traditional→simplified + trimmed; ``None`` becomes ``""``."""
     if not text:
         return ""
     folded = unicodedata.normalize("NFKC", text)
-    return _t2s().convert(folded).strip()
+    return t2s_converter().convert(folded).strip()
 
 
 def small_cn_int(token: str) -> int | None:
