@@ -206,11 +206,10 @@ class Engine:
         sims = vectors @ qv[0]
         out: dict[int, float] = {}
         pos = 0
-        for row, (a, b) in zip(ordered, spans):
+        for row, (a, b) in zip(ordered, spans):  # every chunk has at least its whole text
             part = sims[pos : pos + (b - a)]
             pos += b - a
-            if part.size:
-                out[row] = 0.5 * float(part[0]) + 0.5 * float(part.max())
+            out[row] = 0.5 * float(part[0]) + 0.5 * float(part.max())
         return out
 
     def search(self, query: str, k: int = 10) -> tuple[list[Hit], float]:
@@ -234,13 +233,10 @@ class Engine:
         b_rows = np.argsort(-bm)[:cand]
 
         # Dense candidates: the chunks owning the nearest units (whole text or window).
-        found: list[int] = []
+        found: dict[int, None] = {}  # insertion-ordered set
         for unit in d_units[0]:
-            if unit < 0:
-                continue
-            row = int(self.index.passage_owner[unit])
-            if row not in found and len(found) < cand:
-                found.append(row)
+            if unit >= 0 and len(found) < cand:
+                found.setdefault(int(self.index.passage_owner[unit]))
         faq_of: dict[int, float] = {}
         for row, sim in zip(faq_rows, faq_scores):
             if sim >= cfg.faq_min:
@@ -248,7 +244,7 @@ class Engine:
         lexical = [int(r) for r in b_rows if bm[r] > 0]
         with self._lock:
             exact = self._dense_scores(qv, set(found) | set(lexical))
-        dense_of = {row: exact[row] for row in found if row in exact}
+        dense_of = {row: exact[row] for row in found}
 
         # Score fusion on standardised scores. Why not reciprocal ranks: ranks throw
         # away how far ahead the leader is, and on our data the dense list is the
@@ -261,13 +257,12 @@ class Engine:
         for row, sim in faq_of.items():
             meaning[row] = max(meaning.get(row, sim), sim)
         z_dense = _standardiser(list(meaning.values()))
-        floor = min(meaning.values(), default=0.0)
         z_bm25 = _standardiser([float(bm[r]) for r in lexical])
 
         ranked: list[tuple[float, int]] = []
         for row in set(meaning) | set(lexical):
             c = self.index.chunks[row]
-            sim = meaning.get(row, exact.get(row, floor))
+            sim = meaning[row] if row in meaning else exact[row]  # BM25-only: exact
             s = cfg.w_dense * z_dense(sim) + cfg.w_bm25 * z_bm25(float(bm[row]))
             f = faq_of.get(row, 0.0)
             if f >= cfg.faq_direct:

@@ -20,7 +20,6 @@ examples as most intents) and the probabilities feed the FallbackClassifier as u
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import numpy as np
@@ -34,7 +33,19 @@ from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.preprocessing import normalize
 
-logger = logging.getLogger(__name__)
+
+def _stack(rows: list[Any]) -> csr_matrix | None:
+    """One float64 sparse row per message; a message without the feature gets zeros."""
+    present = [row for row in rows if row is not None]
+    if not present:
+        return None
+    width = present[0].shape[1]
+    return vstack(
+        [
+            csr_matrix(row, dtype=np.float64) if row is not None else csr_matrix((1, width))
+            for row in rows
+        ]
+    ).tocsr()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -73,28 +84,16 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         for message in messages:
             sparse = message.get_sparse_features(attribute=TEXT)[1]
             dense = message.get_dense_features(attribute=TEXT)[1]
-            sparse_rows.append(csr_matrix(sparse.features) if sparse else None)
+            sparse_rows.append(sparse.features if sparse else None)
             dense_rows.append(dense.features if dense else None)
         blocks = []
-        if any(row is not None for row in sparse_rows):
-            width = next(row.shape[1] for row in sparse_rows if row is not None)
-            sparse_x = vstack(
-                [row if row is not None else csr_matrix((1, width)) for row in sparse_rows]
-            ).tocsr()
-            sparse_x = sparse_x.astype(np.float64)
+        sparse_x = _stack(sparse_rows)
+        if sparse_x is not None:
             sparse_x.data = np.log1p(np.abs(sparse_x.data)) * np.sign(sparse_x.data)
             blocks.append(normalize(sparse_x))
-        if any(row is not None for row in dense_rows):
-            width = next(row.shape[1] for row in dense_rows if row is not None)
-            dense_x = np.vstack(
-                [
-                    np.asarray(row, dtype=np.float64).reshape(1, -1)
-                    if row is not None
-                    else np.zeros((1, width))
-                    for row in dense_rows
-                ]
-            )
-            blocks.append(csr_matrix(dense_x * float(self.config["dense_weight"])))
+        dense_x = _stack(dense_rows)
+        if dense_x is not None:
+            blocks.append(dense_x * float(self.config["dense_weight"]))
         if not blocks:
             return csr_matrix((len(messages), 0))
         return hstack(blocks).tocsr()
