@@ -19,11 +19,32 @@ import faiss
 import numpy as np
 import yaml
 
+from knowledge.authority import Authority, load_authority
 from knowledge.model import Chunk
 from knowledge.normalize import normalize_text
+from retrieval.answer_type import (
+    GENERAL,
+    QuestionType,
+    detect,
+    evidence_in,
+    kinds_agree,
+    load_types,
+    prefers_law,
+    prefers_local,
+    strip_opener,
+)
 from retrieval.build import BuildReport, open_index
 from retrieval.encoders import Encoder, load_encoder
+from retrieval.guard import load_guard
 from retrieval.index import HybridIndex
+from retrieval.lead import (
+    Candidate,
+    Lead,
+    is_verdict,
+    key_terms,
+    pick_lead,
+    sentences,
+)
 from retrieval.synonyms import expand_query, load_synonyms
 from retrieval.tokenizer import cjk_bigrams, tokenize
 from yiwen.settings import KnowledgeSettings, get_settings
@@ -31,9 +52,12 @@ from yiwen.settings import KnowledgeSettings, get_settings
 MESSAGES_PATH = Path(__file__).resolve().parents[1] / "knowledge" / "messages.yml"
 CALIBRATION_PATH = Path(__file__).resolve().parent / "calibration.json"
 QUOTE_CHARS = 160  # an FAQ answer quotes the start of each article it rests on
+PASSAGE_QUOTE_CHARS = 300  # a passage answer quotes more: it is the explanation
 
 
 FAQ_LEAD = 100.0  # far above any standardised score: "this FAQ answer comes first"
+FAQ_MIN_COVERAGE = 0.6  # share of the question's content words a leading FAQ entry must hold
+GENERIC_SHARE = 0.1  # a key term in this share of FAQ entries names no particular subject
 
 
 def _standardiser(values: list[float]) -> Callable[[float], float]:
@@ -69,6 +93,11 @@ class FusionConfig:
     w_dense: float = 0.6
     w_bm25: float = 0.4
     superseded_penalty: float = 0.5  # in standard deviations: below the current text when close
+    # A repealed text never comes first while a current one this close (in standard
+    # deviations) is among the top five: "never let repealed text lead".
+    repealed_margin: float = 2.0
+    local_boost: float = 0.6  # local question, local document that states the fact
+    law_boost: float = 0.3  # rights or procedure question, a law or regulation
     second_gap: float = 0.5  # a second passage is quoted when this close to the first
     abstain_below: float = 0.80
     faq_min: float = 0.90  # FAQ question matches below this do not vote at all
@@ -102,6 +131,7 @@ class Hit:
     dense: float = 0.0
     bm25: float = 0.0
     faq: float = 0.0
+    faq_agrees: bool = False  # a curated answer of the same kind and key terms as the question
 
     def public(self) -> dict[str, Any]:
         return {
@@ -121,6 +151,9 @@ class Answer:
     citations: list[str] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
     latency_ms: float = 0.0
+    question_type: str = GENERAL
+    lead: str = ""  # the first sentence: the fact asked for
+    lead_citation: str = ""  # where the lead's fact is written (a curated answer: its source)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -148,6 +181,19 @@ class Engine:
             prev = self._article_text.get(key)
             self._article_text[key] = f"{prev}{c.text}" if prev else c.text
         self._by_id = {c.chunk_id: c for c in index.chunks}
+        # The curated question behind each FAQ vector, in the order the index added them.
+        self._faq_variants = [q for c in index.chunks for q in c.meta.get("questions", [])]
+        table = load_authority()
+        self._authority: list[Authority] = [
+            table.describe(
+                c.title,
+                c.issuer if c.kind != "faq" else None,
+                c.source_doc or c.doc_id,
+            )
+            for c in index.chunks
+        ]
+        self._is_local_question = table.is_local_question
+        self.guard = load_guard()
         # Retrieval units of each chunk, whole text first (see retrieval.index.dense_units):
         # units of row r are _unit_order[_unit_start[r]:_unit_start[r + 1]].
         owner = np.asarray(index.passage_owner, dtype=np.int64)
@@ -156,6 +202,15 @@ class Engine:
             owner[self._unit_order], np.arange(len(index.chunks) + 1)
         )
         self.synonyms = load_synonyms()
+        # Every way of saying a term: itself, its formal terms, and the colloquial keys
+        # that stand for it; so 个体户 in a question meets 个体工商户 in an entry and back.
+        forms: dict[str, set[str]] = {}
+        for key, formal in self.synonyms.items():
+            forms.setdefault(key, {key}).update(formal)
+            for f in formal:
+                forms.setdefault(f, {f}).add(key)
+        self._forms = {t: tuple(v) for t, v in forms.items()}
+        self._generic_terms = self._common_faq_terms(index.chunks)
         self._lock = threading.Lock()  # faiss/encoders are not guaranteed re-entrant
         faiss.omp_set_num_threads(1)
 
@@ -171,7 +226,9 @@ class Engine:
                 parts.append(cited)
         return "\n".join(parts)
 
-    def _hit(self, row: int, score: float, dense: float, bm25: float, faq: float) -> Hit:
+    def _hit(
+        self, row: int, score: float, dense: float, bm25: float, faq: float, agrees: bool
+    ) -> Hit:
         c = self.index.chunks[row]
         return Hit(
             doc=c.source_doc or c.doc_id,
@@ -187,6 +244,7 @@ class Engine:
             dense=dense,
             bm25=bm25,
             faq=faq,
+            faq_agrees=agrees,
         )
 
     def _dense_scores(self, qv: np.ndarray, rows: set[int]) -> dict[int, float]:
@@ -212,10 +270,133 @@ class Engine:
             out[row] = 0.5 * float(part[0]) + 0.5 * float(part.max())
         return out
 
-    def search(self, query: str, k: int = 10) -> tuple[list[Hit], float]:
+    def faq_agrees(self, question: str, qtype: QuestionType, row: int, variant: str) -> bool:
+        """Whether a curated answer may lead for ``question`` (FAQ precision).
+
+        Why: e5-small compresses cosines, so 个转企能拿多少钱 sits ≥ 0.93 from
+        是否必须转企 too. A curated answer leads only when (1) it states the kind
+        of fact asked for (an amount question needs an amount in the answer),
+        (2) its matched question asks for the same kind when both ask for a
+        specific one, (3) every key term of the user's question (the programme,
+        subject, entity: domain-dictionary words and synonym keys) appears in the
+        entry, and the matched question names no key term the user did not, and
+        (4) the entry holds at least half of the user's content words.
+        Otherwise it is evidence like any other unit.
+        """
+        chunk = self.index.chunks[row]
+        if qtype.specific and not evidence_in(chunk.text, qtype.kind):
+            return False
+        vtype = detect(variant)
+        if not kinds_agree(qtype.kind, vtype.kind):
+            return False
+        entry = normalize_text(" ".join([chunk.text, *chunk.meta.get("questions", [])]))
+        for term in self._entity_terms(question):
+            if not self._mentions(entry, term):
+                return False
+        # The matched curated question must not name a subject the user did not
+        # (网购 in 网购出了问题投诉找哪里 vs a plain 投诉找哪里); terms common to many
+        # entries (市场监管局, 投诉) name no particular subject and are let through.
+        for term in self._entity_terms(normalize_text(variant)):
+            if term not in self._generic_terms and not self._mentions(question, term):
+                return False
+        # And most of the user's content words must be about this entry.
+        words = [t for t in key_terms(question) if not self._is_expansion(t, question)]
+        return self._coverage(words, entry) >= FAQ_MIN_COVERAGE
+
+    def _common_faq_terms(self, chunks: list[Chunk]) -> frozenset[str]:
+        """Key terms found in at least ``GENERIC_SHARE`` of the FAQ entries (data-driven)."""
+        from retrieval.lead import _domain_words
+
+        entries = [
+            normalize_text(" ".join([c.text, *c.meta.get("questions", [])]))
+            for c in chunks
+            if c.kind == "faq"
+        ]
+        if not entries:
+            return frozenset()
+        terms = set(_domain_words()) | set(self.synonyms)
+        return frozenset(
+            t
+            for t in terms
+            if sum(t in e for e in entries) >= GENERIC_SHARE * len(entries)
+        )
+
+    def _mentions(self, text: str, term: str) -> bool:
+        """``term`` or a synonym of it occurs in ``text`` (个体户 ⇄ 个体工商户)."""
+        return any(f in text for f in self._forms.get(term, (term,)))
+
+    def _is_expansion(self, term: str, question: str) -> bool:
+        return term not in question
+
+    def _coverage(self, words: list[str], text: str) -> float:
+        if not words:
+            return 1.0
+        return sum(self._mentions(text, w) for w in words) / len(words)
+
+    def _entity_terms(self, question: str) -> set[str]:
+        """Subjects named in ``question``: domain-dictionary words and synonym keys.
+
+        Only words written in the question count (not their expansions), and a
+        synonym key that is a way of asking (几天, 找哪里) names no subject.
+        """
+        from retrieval.lead import _domain_words
+
+        asks = load_types().types
+        terms = {t for t in key_terms(question) if t in _domain_words() and t in question}
+        terms |= {
+            key
+            for key in self.synonyms
+            if key in question and len(key) >= 2 and not any(a.ask.search(key) for a in asks)
+        }
+        # A longer term covers the words inside it (农民专业合作社 covers 合作社).
+        return {t for t in terms if not any(t != o and t in o for o in terms)}
+
+    def _common_faq_terms(self, chunks: list[Chunk]) -> frozenset[str]:
+        """Key terms found in at least ``GENERIC_SHARE`` of the FAQ entries (data-driven)."""
+        from retrieval.lead import _domain_words
+
+        entries = [
+            normalize_text(" ".join([c.text, *c.meta.get("questions", [])]))
+            for c in chunks
+            if c.kind == "faq"
+        ]
+        if not entries:
+            return frozenset()
+        terms = set(_domain_words()) | set(self.synonyms)
+        return frozenset(
+            t
+            for t in terms
+            if sum(t in e for e in entries) >= GENERIC_SHARE * len(entries)
+        )
+
+    def _mentions(self, text: str, term: str) -> bool:
+        """``term`` or a synonym of it occurs in ``text`` (个体户 ⇄ 个体工商户)."""
+        return any(f in text for f in self._forms.get(term, (term,)))
+
+    def _is_expansion(self, term: str, question: str) -> bool:
+        return term not in question
+
+    def _coverage(self, words: list[str], text: str) -> float:
+        if not words:
+            return 1.0
+        return sum(self._mentions(text, w) for w in words) / len(words)
+
+    def _entity_terms(self, question: str) -> set[str]:
+        """Domain-dictionary words and colloquial synonym keys named in ``question``."""
+        from retrieval.lead import _domain_words
+
+        terms = {t for t in key_terms(question) if t in _domain_words()}
+        terms |= {key for key in self.synonyms if key in question and len(key) >= 2}
+        # A longer term covers the words inside it (个体工商户 covers 个体户? no: 工商户).
+        return {t for t in terms if not any(t != o and t in o for o in terms)}
+
+    def search(
+        self, query: str, k: int = 10, qtype: QuestionType | None = None
+    ) -> tuple[list[Hit], float]:
         """Ranked hits and the confidence that anything relevant was found."""
         cfg = self.config
         q = normalize_text(query)
+        qtype = qtype or detect(q)
         n = len(self.index.chunks)
         cand = min(cfg.candidates, n)
         with self._lock:
@@ -223,11 +404,11 @@ class Engine:
             n_units = self.index.passages.ntotal
             d_scores, d_units = self.index.passages.search(qv, min(n_units, cand * 4))
             faq_scores = np.zeros(0, dtype=np.float32)
-            faq_rows = np.zeros(0, dtype=np.int64)
+            faq_ids = np.zeros(0, dtype=np.int64)
             if self.index.faq_questions.ntotal:
                 kq = min(cfg.candidates, self.index.faq_questions.ntotal)
                 fs, fr = self.index.faq_questions.search(qv, kq)
-                faq_scores, faq_rows = fs[0], self.index.faq_owner[fr[0]]
+                faq_scores, faq_ids = fs[0], fr[0]
         tokens = expand_query(tokenize(q), self.synonyms, q) + cjk_bigrams(q)
         bm = self.index.bm25.get_scores(tokens) if tokens else np.zeros(n, dtype=np.float32)
         b_rows = np.argsort(-bm)[:cand]
@@ -238,9 +419,19 @@ class Engine:
             if unit >= 0 and len(found) < cand:
                 found.setdefault(int(self.index.passage_owner[unit]))
         faq_of: dict[int, float] = {}
-        for row, sim in zip(faq_rows, faq_scores):
-            if sim >= cfg.faq_min:
-                faq_of.setdefault(int(row), float(sim))
+        variant_of: dict[int, str] = {}
+        for qid, sim in zip(faq_ids, faq_scores):
+            if qid < 0 or sim < cfg.faq_min:
+                continue
+            row = int(self.index.faq_owner[qid])
+            if row not in faq_of:
+                faq_of[row] = float(sim)
+                variant_of[row] = self._faq_variants[int(qid)]
+        agrees = {
+            row: self.faq_agrees(q, qtype, row, variant_of[row])
+            for row, sim in faq_of.items()
+            if sim >= cfg.faq_direct
+        }
         lexical = [int(r) for r in b_rows if bm[r] > 0]
         with self._lock:
             exact = self._dense_scores(qv, set(found) | set(lexical))
@@ -258,39 +449,60 @@ class Engine:
             meaning[row] = max(meaning.get(row, sim), sim)
         z_dense = _standardiser(list(meaning.values()))
         z_bm25 = _standardiser([float(bm[r]) for r in lexical])
+        local_q = prefers_local(qtype) or self._is_local_question(q)
+        law_q = prefers_law(qtype) and not self._is_local_question(q)
 
         ranked: list[tuple[float, int]] = []
         for row in set(meaning) | set(lexical):
             c = self.index.chunks[row]
             sim = meaning[row] if row in meaning else exact[row]  # BM25-only: exact
             s = cfg.w_dense * z_dense(sim) + cfg.w_bm25 * z_bm25(float(bm[row]))
-            f = faq_of.get(row, 0.0)
-            if f >= cfg.faq_direct:
-                s += FAQ_LEAD + f  # a near-paraphrase of a curated question leads; closest first
+            if agrees.get(row):
+                # A near-paraphrase of a curated question of the same kind and key
+                # terms leads; closest first.
+                s += FAQ_LEAD + faq_of[row]
             if c.superseded_by:
                 s -= cfg.superseded_penalty  # below the current text when close, not buried
+            where = self._authority[row]
+            if local_q and where.local and evidence_in(c.text, qtype.kind):
+                s += cfg.local_boost  # the local measure that states the local fact
+            elif law_q and c.kind == "law" and not where.local:
+                s += cfg.law_boost  # rights and procedure: the law itself
             ranked.append((s, row))
         ranked.sort(reverse=True)
         bm_max = float(bm.max()) if n else 0.0
-        hits = self._collapse(
-            [
-                self._hit(
-                    row,
-                    s,
-                    dense_of.get(row, 0.0),
-                    float(bm[row] / bm_max) if bm_max > 0 else 0.0,
-                    faq_of.get(row, 0.0),
-                )
-                for s, row in ranked[: k * 3]
-            ],
-            k,
-        )
+        hits = [
+            self._hit(
+                row,
+                s,
+                dense_of.get(row, 0.0),
+                float(bm[row] / bm_max) if bm_max > 0 else 0.0,
+                faq_of.get(row, 0.0),
+                agrees.get(row, False),
+            )
+            for s, row in ranked[: k * 3]
+        ]
+        hits = self._collapse(self._current_first(hits), k)
         # Confidence stays the single best unit's similarity: the abstention threshold
         # was calibrated on it (retrieval/calibration.json).
         best_dense = float(d_scores[0][0]) if d_scores.size and d_units[0][0] >= 0 else 0.0
         best_faq = float(faq_scores[0]) if faq_scores.size else 0.0
         confidence = max(best_dense, best_faq)
         return hits, confidence
+
+    def _current_first(self, hits: list[Hit]) -> list[Hit]:
+        """Move the best text in force ahead of a repealed one that is barely better.
+
+        Why: 《农民专业合作社登记管理条例》(2014) was repealed by 《市场主体登记管理
+        条例》第五十五条; when 《农民专业合作社法》 answers the same question within
+        ``repealed_margin`` standard deviations, the law in force comes first.
+        """
+        if not hits or not hits[0].superseded_by:
+            return hits
+        for i, h in enumerate(hits[1:5], start=1):
+            if not h.superseded_by and h.score >= hits[0].score - self.config.repealed_margin:
+                return [h, *hits[:i], *hits[i + 1 :]]
+        return hits
 
     # ---- answering -------------------------------------------------------------------
     def _collapse(self, hits: list[Hit], k: int) -> list[Hit]:
@@ -322,42 +534,135 @@ class Engine:
         suffix = self.messages["date_suffix"].format(date=date) if date else ""
         return f"《{title}》{src.get('clause', '')}", suffix, cited
 
-    def compose(self, hits: list[Hit]) -> tuple[str, list[str]]:
-        """Answer text with citations; FAQ answers quote the article they rest on."""
+    def _sources(self, hits: list[Hit]) -> list[tuple[str, str, str, str | None]]:
+        """``(citation, date suffix, quote, superseded note)`` for each source cited.
+
+        A curated answer cites the articles it rests on; a passage answer cites
+        the top passage and the second one when it is close (``second_gap``).
+        """
         m = self.messages
         top = hits[0]
-        lines: list[str] = []
-        citations: list[str] = []
+        out: list[tuple[str, str, str, str | None]] = []
         if top.kind == "faq":
             chunk = self._by_id[top.chunk_id]
-            lines += [m["faq_answer"].format(answer=chunk.text), m["basis_header"]]
             for src in chunk.meta.get("sources", []):
                 citation, suffix, cited = self._cite_source(src, top)
-                citations.append(citation)
-                lines.append(m["citation_line"].format(citation=citation, date=suffix))
+                quote = ""
+                note = None
                 if cited is not None:
-                    article = self._article_text[(cited.doc_id, cited.label)]
-                    lines.append(m["quote_line"].format(text=_excerpt(article, QUOTE_CHARS)))
-            return "\n".join(lines), citations
-        lines.append(m["answer_intro"])
+                    quote = _excerpt(self._article_text[(cited.doc_id, cited.label)], QUOTE_CHARS)
+                    if cited.superseded_by:
+                        note = m["superseded_note"].format(superseded_by=cited.superseded_by)
+                out.append((citation, suffix, quote, note))
+            return out
         for h in hits[:2]:
             if h is not top and (h.kind == "faq" or h.score < top.score - self.config.second_gap):
                 continue
-            if h.superseded_by:
-                lines.append(m["superseded_note"].format(superseded_by=h.superseded_by))
-            lines.append(
-                m["passage_line"].format(citation=h.citation, date=self._date(h), text=h.text)
+            note = (
+                m["superseded_note"].format(superseded_by=h.superseded_by)
+                if h.superseded_by
+                else None
             )
-            citations.append(h.citation)
-        return "\n".join(lines), citations
+            out.append((h.citation, self._date(h), _excerpt(h.text, PASSAGE_QUOTE_CHARS), note))
+        return out
+
+    def _lead_candidates(self, qtype: QuestionType, hits: list[Hit]) -> list[Candidate]:
+        """Texts the lead may come from: top passages, and a curated answer's articles.
+
+        An agreed curated answer (the FAQ shortcut) is the only candidate unless the
+        question asks for a specific fact it does not state; then its articles and
+        the next passages compete. A repealed text is left out whenever a text in
+        force is among them, so it never states the first sentence while current
+        law answers.
+        """
+        top = hits[0]
+        if top.kind == "faq" and top.faq_agrees:
+            chunk = self._by_id[top.chunk_id]
+            shortcut = Candidate(chunk.text, 0, top.citation, curated=True, agreed=True)
+            if not qtype.specific or evidence_in(chunk.text, qtype.kind):
+                return [shortcut]
+        top_hits = hits[:3]
+        if any(not h.superseded_by for h in top_hits):
+            top_hits = [h for h in top_hits if not h.superseded_by]
+        out: list[Candidate] = []
+        for rank, h in enumerate(top_hits):
+            if h.kind != "faq":
+                out.append(Candidate(h.text, rank, h.citation))
+                continue
+            chunk = self._by_id[h.chunk_id]
+            out.append(Candidate(chunk.text, rank, h.citation, curated=True, agreed=h.faq_agrees))
+            for src in chunk.meta.get("sources", []):
+                cited = self._by_doc_label.get((src.get("doc", ""), src.get("clause", "")))
+                if cited is not None and not cited.superseded_by:
+                    text = self._article_text[(cited.doc_id, cited.label)]
+                    out.append(Candidate(text, rank, cited.citation))
+        return out
+
+    def compose(
+        self, question: str, qtype: QuestionType, hits: list[Hit]
+    ) -> tuple[str, list[str], str]:
+        """Lead with the asked-for fact, then explain, then cite (依据) with quotes.
+
+        The lead is one sentence: from the curated answer when it states the kind
+        of fact asked for, else from the passage that does (``retrieval.lead``).
+        A bare 有。/可以。 never opens an answer to a what/where/how question.
+        """
+        m = self.messages
+        top = hits[0]
+        lead = pick_lead(question, qtype, self._lead_candidates(qtype, hits))
+        curated = self._by_id[top.chunk_id].text if top.kind == "faq" else None
+        lines: list[str] = []
+        lead_citation = lead.citation if lead is not None else top.citation
+        if lead is None:
+            first = sentences(curated or top.text)
+            lines.append(first[0] if first else _excerpt(top.text, QUOTE_CHARS))
+        elif lead.curated:
+            # The rule itself, never a curated entry's bare verdict (可以。不一定。): that
+            # verdict answers the entry's own question, which may differ in polarity
+            # from the citizen's (一定要出现金吗 vs 能用知识产权出资吗).
+            lines.append(strip_opener(lead.sentence))
+        else:
+            lines.append(m["lead_passage"].format(fact=lead.sentence, citation=lead.citation))
+        explanation = self._explanation(lead, curated)
+        if explanation:
+            lines.append(explanation)
+        lines.append(m["basis_header"])
+        citations: list[str] = []
+        for citation, suffix, quote, note in self._sources(hits):
+            citations.append(citation)
+            lines.append(m["citation_line"].format(citation=citation, date=suffix))
+            if note:
+                lines.append(m["quote_line"].format(text=note))
+            if quote:
+                lines.append(m["quote_line"].format(text=quote))
+        return "\n".join(lines), citations, lead_citation
+
+    def _explanation(self, lead: Lead | None, curated: str | None) -> str:
+        """The curated answer's other statements (verdict and lead left out), or nothing.
+
+        A passage answer needs none: its sources section quotes the passage.
+        """
+        if curated is None:
+            return ""
+        rest = [
+            x
+            for x in sentences(curated)
+            if not is_verdict(x) and (lead is None or strip_opener(x) not in lead.sentence)
+            and (lead is None or lead.sentence.rstrip("。") not in x)
+        ]
+        return "".join(x if x.endswith(("。", "?", "!", ";")) else x + "。" for x in rest)
 
     def ask(self, question: str, k: int = 5) -> Answer:
         started = time.perf_counter()
-        hits, confidence = self.search(question, k=max(k, 10))
-        if not hits or confidence < self.config.abstain_below:
+        q = normalize_text(question)
+        qtype = detect(q)
+        hits, confidence = self.search(q, k=max(k, 10), qtype=qtype)
+        # Another office's question that shares a word with ours is refused (retrieval/guard.yml).
+        lead_citation = ""
+        if self.guard.trapped(q) or not hits or confidence < self.config.abstain_below:
             text, citations, abstained = self.messages["abstain"].strip(), [], True
         else:
-            text, citations = self.compose(hits)
+            text, citations, lead_citation = self.compose(q, qtype, hits)
             abstained = False
         return Answer(
             question=question,
@@ -367,6 +672,9 @@ class Engine:
             citations=citations,
             hits=hits[:k],
             latency_ms=(time.perf_counter() - started) * 1000,
+            question_type=qtype.label,
+            lead="" if abstained else text.split("\n", 1)[0],
+            lead_citation=lead_citation,
         )
 
 

@@ -4,12 +4,17 @@ Contract (DESIGN.md, "Evaluation contract"): input lines carry id, question,
 answerable and gold [{doc, contains}]; output lines carry id, answer, abstained,
 hits [{doc, text, score, citation}] and latency_ms. A hit counts when its doc
 matches a gold doc and its text contains every string of that gold entry.
+
+Direct answer (DESIGN.md): an answerable question may carry ``lead``, a regex
+the answer's lead (its text before the sources, 依据) must match, and the
+engine must not have abstained. It measures what a citizen reads first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import statistics
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,51 @@ def hit_matches(hit: dict[str, Any], gold: list[dict[str, Any]]) -> bool:
         hit["doc"] == g["doc"] and all(s in hit["text"] for s in g.get("contains", []))
         for g in gold
     )
+
+
+SOURCES_MARK = "依据"
+
+
+def answer_lead(answer: str) -> str:
+    """The part of an answer a citizen reads before its sources (``依据``)."""
+    cut = answer.find(SOURCES_MARK)
+    return answer if cut < 0 else answer[:cut]
+
+
+def lead_ok(question: dict[str, Any], result: dict[str, Any]) -> bool | None:
+    """Direct answer for one question: None when it carries no ``lead`` pattern."""
+    pattern = question.get("lead")
+    if not pattern or not question.get("answerable", True):
+        return None
+    return not result["abstained"] and bool(re.search(pattern, answer_lead(result["answer"])))
+
+
+def wrong_leads(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per question whose lead missed, with what a reader needs to see why."""
+    out = []
+    for q, r in zip(rows, results):
+        if lead_ok(q, r) is False:
+            out.append(
+                {
+                    "id": q["id"],
+                    "type": r.get("question_type", ""),
+                    "question": q["question"],
+                    "expected": q["lead"],
+                    "lead": "（拒答）" if r["abstained"] else answer_lead(r["answer"]).strip(),
+                }
+            )
+    return out
+
+
+def format_wrong_leads(rows: list[dict[str, Any]], width: int = 90) -> str:
+    if not rows:
+        return "所有带 lead 的问题都直接答到了所问的事实。"
+    lines = ["| id | 问题类型 | 问题 | 应含 | 实际开头 |", "|---|---|---|---|---|"]
+    for w in rows:
+        lead = w["lead"].replace("\n", " ")
+        lead = lead[:width] + ("…" if len(lead) > width else "")
+        lines.append(f"| {w['id']} | {w['type']} | {w['question']} | `{w['expected']}` | {lead} |")
+    return "\n".join(lines)
 
 
 def score(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -42,6 +92,7 @@ def score(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str
             mrr += 1.0 / ranks[0]
     lat = sorted(r["latency_ms"] for r in results) or [0.0]
     n = max(len(ans), 1)
+    leads = [ok for q, r in zip(rows, results) if (ok := lead_ok(q, r)) is not None]
     return {
         "questions": len(rows),
         "answerable": len(ans),
@@ -51,6 +102,8 @@ def score(rows: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict[str
         "mrr@10": mrr / n,
         "abstention_oos": (sum(r["abstained"] for _, r in oos) / len(oos)) if oos else None,
         "false_abstention": sum(r["abstained"] for _, r in ans) / n,
+        "direct_answer": (sum(leads) / len(leads)) if leads else None,
+        "with_lead": len(leads),
         "latency_p50_ms": statistics.median(lat),
         "latency_p95_ms": lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))],
     }
@@ -61,7 +114,9 @@ def format_metrics(m: dict[str, Any]) -> str:
         return "—" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
     lines = ["| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {f(v)} |" for k, v in m.items()]
+    lines += [f"| {k} | {f(v)} |" for k, v in m.items() if k != "wrong_leads"]
+    if "wrong_leads" in m:
+        lines += ["", "直接回答未命中的问题（wrong leads）：", format_wrong_leads(m["wrong_leads"])]
     return "\n".join(lines)
 
 
@@ -108,9 +163,12 @@ def run_eval(
                 "abstained": a.abstained,
                 "hits": [h.public() for h in a.hits],
                 "latency_ms": round(a.latency_ms, 2),
+                "question_type": a.question_type,
             }
             results.append(rec)
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             bar("回答问题", i + 1, len(rows))
     bar.close()
-    return score(rows, results)
+    metrics = score(rows, results)
+    metrics["wrong_leads"] = wrong_leads(rows, results)
+    return metrics

@@ -77,7 +77,7 @@ def test_eval_cli_writes_contract_lines(core_engine, tmp_path: Path) -> None:
     lines = [json.loads(x) for x in out.read_text("utf-8").splitlines()]
     assert [x["id"] for x in lines] == ["q1", "q2"]
     for x in lines:
-        assert set(x) == {"id", "answer", "abstained", "hits", "latency_ms"}
+        assert set(x) == {"id", "answer", "abstained", "hits", "latency_ms", "question_type"}
         for h in x["hits"]:
             assert set(h) == {"doc", "text", "score", "citation"}
     assert not lines[0]["abstained"] and lines[1]["abstained"]

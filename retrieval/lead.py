@@ -1,0 +1,158 @@
+"""Pick the one sentence an answer opens with: the fact the citizen asked for.
+
+Why a separate step after ranking: the best passage is often a long article or
+a numbered measure that states five things; the citizen asked about one. The
+lead is the sentence of the top passages that (1) contains the asked-for kind
+of fact (an amount for 多少钱, a deadline for 多久, see
+:mod:`retrieval.answer_type`) and (2) shares the question's key terms, with a
+small preference for higher-ranked passages. Everything here is lexical and
+costs well under a millisecond per answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from retrieval.answer_type import QuestionType, evidence_in, load_types
+from retrieval.synonyms import load_synonyms
+from retrieval.tokenizer import get_jieba, tokenize
+
+MAX_LEAD_CHARS = 110
+# Text is NFKC-normalised, so ；！？，： are already their half-width forms.
+_SENTENCE_RE = re.compile(r"[^。;!?\n]+[。;!?]?")
+_CLAUSE_SPLIT_RE = re.compile(r"(?<=[,:])")
+# List numbering and article labels that open a passage line: "14.", "(一)", "第十三条 ".
+_NUMBERING_RE = re.compile(
+    r"^\s*(?:第[一二三四五六七八九十百零〇\d]+条\s*|[\d]{1,2}[.、]\s*|\([一二三四五六七八九十\d]{1,3}\)\s*|[一二三四五六七八九十]{1,3}、\s*)+"
+)
+# A trailing "(责任单位:…)" names who carries a measure out, not the measure.
+_TRAILER_RE = re.compile(r"\((?:责任单位|牵头单位)[^()]*\)\s*$")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A passage the lead may come from, with its rank among the answer's sources."""
+
+    text: str
+    rank: int
+    citation: str
+    curated: bool = False  # a curated FAQ answer (our own words, written answer-first)
+    agreed: bool = False  # … whose kind and key terms agree with the question
+
+
+@dataclass(frozen=True)
+class Lead:
+    sentence: str
+    citation: str
+    curated: bool
+    has_evidence: bool
+    score: float
+
+
+VERDICT_MAX_CHARS = 8  # 可以。/ 不一定。/ 要先处理好。: a curated answer's verdict
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of ``text``, numbering and trailers removed, empty ones dropped."""
+    out = []
+    for raw in _SENTENCE_RE.findall(text):
+        s = _TRAILER_RE.sub("", _NUMBERING_RE.sub("", raw.strip())).strip()
+        if len(s) >= 2:
+            out.append(s)
+    return out
+
+
+def is_verdict(sentence: str) -> bool:
+    """A short opening verdict (可以。有。不一定。), never a lead on its own."""
+    return len(sentence.rstrip("。;!?,")) <= VERDICT_MAX_CHARS - 2 or len(sentence) < 4
+
+
+@lru_cache(maxsize=4096)
+def _expanded_terms(question: str) -> frozenset[str]:
+    """The question's content words plus the formal terms its colloquial words stand for."""
+    terms = set(tokenize(question))
+    for key, formal in load_synonyms().items():
+        if key in question:
+            terms.update(formal)
+    ignore = {t for t in terms if any(s.ask.fullmatch(t) for s in load_types().types)}
+    return frozenset(t for t in terms - ignore if len(t) >= 2 or "\u4e00" <= t <= "\u9fff")
+
+
+def key_terms(question: str) -> frozenset[str]:
+    """Key terms of a normalised question (cached: the engine asks once per candidate)."""
+    return _expanded_terms(question)
+
+
+def overlap(terms: Iterable[str], text: str) -> float:
+    """Weighted share of ``terms`` found in ``text``; domain-dictionary words count double."""
+    terms = list(terms)
+    if not terms:
+        return 0.0
+    domain = _domain_words()
+    total = sum(2.0 if t in domain else 1.0 for t in terms)
+    found = sum(2.0 if t in domain else 1.0 for t in terms if t in text)
+    return found / total
+
+
+@lru_cache(maxsize=1)
+def _domain_words() -> frozenset[str]:
+    from retrieval.tokenizer import dictionary_files
+
+    words: set[str] = set()
+    get_jieba()
+    for path in dictionary_files():
+        for line in path.read_text("utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                words.add(line.split()[0])
+    return frozenset(words)
+
+
+def _trim(sentence: str, qtype: QuestionType, terms: frozenset[str]) -> str:
+    """A long sentence shortened to the clauses that state the fact (and what precedes it)."""
+    if len(sentence) <= MAX_LEAD_CHARS:
+        return sentence
+    clauses = [c for c in _CLAUSE_SPLIT_RE.split(sentence) if c]
+    best, best_score = 0, -1.0
+    for i, c in enumerate(clauses):
+        s = 2.0 * evidence_in(c, qtype.kind) + overlap(terms, c)
+        if s > best_score:
+            best, best_score = i, s
+    lo, hi = best, best + 1
+    # Grow around the best clause while it stays short: the subject usually comes before.
+    while lo > 0 and sum(len(c) for c in clauses[lo - 1 : hi]) <= MAX_LEAD_CHARS:
+        lo -= 1
+        if overlap(terms, clauses[lo]) > 0 or len(clauses[lo]) < 12:
+            break
+    text = "".join(clauses[lo:hi]).rstrip(",:")
+    return text if text.endswith(("。", ";", "!", "?")) else text + "。"
+
+
+def pick_lead(question: str, qtype: QuestionType, candidates: list[Candidate]) -> Lead | None:
+    """The best opening sentence among ``candidates`` (None when they hold no sentence).
+
+    Score: the asked-for kind of fact (+3 for specific kinds, where a sentence
+    without it cannot answer), key-term overlap (0–2), the source's rank (+1,
+    +0.5, +0.25) and +1 for a curated answer the question agrees with. A
+    curated answer is written answer-first, so for a question that asks for no
+    specific fact (yes/no, how, what is) only its first statement may lead.
+    """
+    terms = key_terms(question)
+    best: Lead | None = None
+    for cand in candidates:
+        prior = {0: 1.0, 1: 0.5, 2: 0.25}.get(cand.rank, 0.0) + (1.0 if cand.agreed else 0.0)
+        statements = [x for x in sentences(cand.text) if not is_verdict(x)]
+        if cand.curated and not qtype.specific:
+            statements = statements[:1]
+        for pos, sent in enumerate(statements):
+            ev = evidence_in(sent, qtype.kind)
+            ov = overlap(terms, sent)
+            if ov == 0 and not cand.agreed:
+                continue  # a sentence that shares nothing with the question never leads
+            weight = 3.0 if qtype.specific else 0.5
+            score = weight * ev + 2.0 * ov + prior + (0.2 if pos == 0 else 0.0)
+            if best is None or score > best.score:
+                best = Lead(_trim(sent, qtype, terms), cand.citation, cand.curated, ev, score)
+    return best
