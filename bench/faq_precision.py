@@ -32,7 +32,8 @@ def main() -> None:
     for row in rows:
         hits, _ = engine.search(row["question"], k=5)
         top = hits[0] if hits else None
-        led = top.chunk_id.removeprefix("faq:") if top and top.kind == "faq" and top.faq_agrees else None
+        shortcut = top is not None and top.kind == "faq" and top.faq_agrees
+        led = top.chunk_id.removeprefix("faq:") if shortcut else None
         accept = row["accept"]
         with_entry += bool(accept)
         if led:
@@ -46,7 +47,8 @@ def main() -> None:
     print(f"| questions | {len(rows)} |")
     print(f"| curated leads | {leads} |")
     print(f"| precision (accepted / leads) | {right / leads if leads else 0:.3f} |")
-    print(f"| coverage (accepted leads / questions with an entry) | {covered / max(with_entry, 1):.3f} |")
+    coverage = covered / max(with_entry, 1)
+    print(f"| coverage (accepted leads / questions with an entry) | {coverage:.3f} |")
 
 
 if __name__ == "__main__":

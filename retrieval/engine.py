@@ -8,6 +8,7 @@ no citizen waits for a cold first call.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -40,10 +41,13 @@ from retrieval.index import HybridIndex
 from retrieval.lead import (
     Candidate,
     Lead,
+    is_heading,
     is_verdict,
     key_terms,
+    overlap,
     pick_lead,
     sentences,
+    term_weight,
 )
 from retrieval.synonyms import expand_query, load_synonyms
 from retrieval.tokenizer import cjk_bigrams, tokenize
@@ -57,6 +61,8 @@ PASSAGE_QUOTE_CHARS = 300  # a passage answer quotes more: it is the explanation
 
 FAQ_LEAD = 100.0  # far above any standardised score: "this FAQ answer comes first"
 FAQ_MIN_COVERAGE = 0.6  # share of the question's content words a leading FAQ entry must hold
+LEAD_POOL = 5  # passages the lead sentence may come from (rank-weighted, retrieval.lead)
+ANCHORED_OVERLAP = 0.5  # weighted share of the question's terms an anchoring sentence holds
 GENERIC_SHARE = 0.1  # a key term in this share of FAQ entries names no particular subject
 
 
@@ -99,7 +105,14 @@ class FusionConfig:
     local_boost: float = 0.6  # local question, local document that states the fact
     law_boost: float = 0.3  # rights or procedure question, a law or regulation
     second_gap: float = 0.5  # a second passage is quoted when this close to the first
+    # Abstention: answer only when a curated question is this close (``abstain_below``,
+    # question↔question cosines) or a passage is (``abstain_dense``, question↔passage
+    # cosines run lower, so the two are calibrated apart; see yiwen/calibration.py).
     abstain_below: float = 0.80
+    abstain_dense: float = 0.80
+    # Below the bars, a top sentence that names the question's subject and states the
+    # asked-for fact still answers, if the best passage is at least this close.
+    anchored_floor: float = 0.84
     faq_min: float = 0.90  # FAQ question matches below this do not vote at all
     faq_direct: float = 0.93  # FAQ question similarity above which the FAQ leads
 
@@ -211,6 +224,7 @@ class Engine:
                 forms.setdefault(f, {f}).add(key)
         self._forms = {t: tuple(v) for t, v in forms.items()}
         self._generic_terms = self._common_faq_terms(index.chunks)
+        self._idf: dict[str, float] = {}
         self._lock = threading.Lock()  # faiss/encoders are not guaranteed re-entrant
         faiss.omp_set_num_threads(1)
 
@@ -303,6 +317,20 @@ class Engine:
         words = [t for t in key_terms(question) if not self._is_expansion(t, question)]
         return self._coverage(words, entry) >= FAQ_MIN_COVERAGE
 
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of ``term`` over the indexed chunks (cached).
+
+        Why: in a lead, the question's rare word (专利, 歇业) says more about which
+        sentence answers than a common one (企业, 规定).
+        """
+        cached = self._idf.get(term)
+        if cached is None:
+            df = sum(term in c.text for c in self.index.chunks)
+            cached = math.log((len(self.index.chunks) + 1) / (df + 1)) + 1.0
+            if len(self._idf) < 100_000:
+                self._idf[term] = cached
+        return cached
+
     def _common_faq_terms(self, chunks: list[Chunk]) -> frozenset[str]:
         """Key terms found in at least ``GENERIC_SHARE`` of the FAQ entries (data-driven)."""
         from retrieval.lead import _domain_words
@@ -316,9 +344,7 @@ class Engine:
             return frozenset()
         terms = set(_domain_words()) | set(self.synonyms)
         return frozenset(
-            t
-            for t in terms
-            if sum(t in e for e in entries) >= GENERIC_SHARE * len(entries)
+            t for t in terms if sum(t in e for e in entries) >= GENERIC_SHARE * len(entries)
         )
 
     def _mentions(self, text: str, term: str) -> bool:
@@ -351,49 +377,22 @@ class Engine:
         # A longer term covers the words inside it (农民专业合作社 covers 合作社).
         return {t for t in terms if not any(t != o and t in o for o in terms)}
 
-    def _common_faq_terms(self, chunks: list[Chunk]) -> frozenset[str]:
-        """Key terms found in at least ``GENERIC_SHARE`` of the FAQ entries (data-driven)."""
-        from retrieval.lead import _domain_words
-
-        entries = [
-            normalize_text(" ".join([c.text, *c.meta.get("questions", [])]))
-            for c in chunks
-            if c.kind == "faq"
-        ]
-        if not entries:
-            return frozenset()
-        terms = set(_domain_words()) | set(self.synonyms)
-        return frozenset(
-            t
-            for t in terms
-            if sum(t in e for e in entries) >= GENERIC_SHARE * len(entries)
-        )
-
-    def _mentions(self, text: str, term: str) -> bool:
-        """``term`` or a synonym of it occurs in ``text`` (个体户 ⇄ 个体工商户)."""
-        return any(f in text for f in self._forms.get(term, (term,)))
-
-    def _is_expansion(self, term: str, question: str) -> bool:
-        return term not in question
-
-    def _coverage(self, words: list[str], text: str) -> float:
-        if not words:
-            return 1.0
-        return sum(self._mentions(text, w) for w in words) / len(words)
-
-    def _entity_terms(self, question: str) -> set[str]:
-        """Domain-dictionary words and colloquial synonym keys named in ``question``."""
-        from retrieval.lead import _domain_words
-
-        terms = {t for t in key_terms(question) if t in _domain_words()}
-        terms |= {key for key in self.synonyms if key in question and len(key) >= 2}
-        # A longer term covers the words inside it (个体工商户 covers 个体户? no: 工商户).
-        return {t for t in terms if not any(t != o and t in o for o in terms)}
-
     def search(
         self, query: str, k: int = 10, qtype: QuestionType | None = None
     ) -> tuple[list[Hit], float]:
         """Ranked hits and the confidence that anything relevant was found."""
+        hits, best_dense, best_faq = self.search_parts(query, k, qtype)
+        return hits, max(best_dense, best_faq)
+
+    def confident(self, best_dense: float, best_faq: float) -> bool:
+        """Whether the best passage or curated question is close enough to answer."""
+        cfg = self.config
+        return best_faq >= cfg.abstain_below or best_dense >= cfg.abstain_dense
+
+    def search_parts(
+        self, query: str, k: int = 10, qtype: QuestionType | None = None
+    ) -> tuple[list[Hit], float, float]:
+        """Ranked hits, the best passage similarity and the best curated-question one."""
         cfg = self.config
         q = normalize_text(query)
         qtype = qtype or detect(q)
@@ -483,12 +482,53 @@ class Engine:
             for s, row in ranked[: k * 3]
         ]
         hits = self._collapse(self._current_first(hits), k)
-        # Confidence stays the single best unit's similarity: the abstention threshold
-        # was calibrated on it (retrieval/calibration.json).
+        # Confidence: the single best unit's and curated question's similarity, each
+        # against its own calibrated threshold (retrieval/calibration.json).
         best_dense = float(d_scores[0][0]) if d_scores.size and d_units[0][0] >= 0 else 0.0
         best_faq = float(faq_scores[0]) if faq_scores.size else 0.0
-        confidence = max(best_dense, best_faq)
-        return hits, confidence
+        if not self.confident(best_dense, best_faq):
+            best_dense = max(best_dense, self._expanded_confidence(q))
+        return hits, best_dense, best_faq
+
+    def _anchored(self, q: str, qtype: QuestionType, hits: list[Hit]) -> bool:
+        """Whether a top passage states the asked-for fact about the question's subject.
+
+        Why: a short question (个转企给几多钱) can sit below the similarity bar
+        although a sentence of the top passages names its subject (个转企) and
+        states the kind of fact asked for (1万元). Such a sentence is evidence that
+        the documents answer it; an off-topic question names none of our subjects.
+        """
+        subjects = {t for t in self._entity_terms(q) if t not in self._generic_terms}
+        if not subjects:
+            return False
+        lead = pick_lead(q, qtype, self._lead_candidates(qtype, hits), self.idf)
+        if lead is None or not any(self._mentions(lead.sentence, t) for t in subjects):
+            return False
+        if qtype.specific:
+            return lead.has_evidence
+        weight = term_weight(q, self.idf)
+        return overlap(key_terms(q), lead.sentence, weight) >= ANCHORED_OVERLAP
+
+    def _expanded_confidence(self, q: str) -> float:
+        """Best passage similarity of ``q`` restated in the documents' words, or 0.
+
+        Why: a short colloquial question (个转企给几多钱) sits far from the measure
+        that answers it; with the formal terms its words stand for (资助, 奖补) it
+        meets the passage. This only raises the confidence that something relevant
+        exists, and only when the question alone fell short: the ranking stays the
+        citizen's own words, and a confident question pays no second encoding.
+        """
+        expanded = self._expanded_query(q)
+        if not expanded:
+            return 0.0
+        with self._lock:
+            ev = self.encoder.encode_queries([expanded]).astype(np.float32)
+            return float(self.index.passages.search(ev, 1)[0][0][0])
+
+    def _expanded_query(self, q: str) -> str:
+        """``q`` plus the document terms its colloquial words stand for, or "" if none."""
+        extra = [t for key, terms in self.synonyms.items() if key in q for t in terms if t not in q]
+        return f"{q} {' '.join(dict.fromkeys(extra))}" if extra else ""
 
     def _current_first(self, hits: list[Hit]) -> list[Hit]:
         """Move the best text in force ahead of a repealed one that is barely better.
@@ -581,7 +621,7 @@ class Engine:
             shortcut = Candidate(chunk.text, 0, top.citation, curated=True, agreed=True)
             if not qtype.specific or evidence_in(chunk.text, qtype.kind):
                 return [shortcut]
-        top_hits = hits[:3]
+        top_hits = hits[:LEAD_POOL]
         if any(not h.superseded_by for h in top_hits):
             top_hits = [h for h in top_hits if not h.superseded_by]
         out: list[Candidate] = []
@@ -609,12 +649,12 @@ class Engine:
         """
         m = self.messages
         top = hits[0]
-        lead = pick_lead(question, qtype, self._lead_candidates(qtype, hits))
+        lead = pick_lead(question, qtype, self._lead_candidates(qtype, hits), self.idf)
         curated = self._by_id[top.chunk_id].text if top.kind == "faq" else None
         lines: list[str] = []
         lead_citation = lead.citation if lead is not None else top.citation
         if lead is None:
-            first = sentences(curated or top.text)
+            first = [x for x in sentences(curated or top.text) if not is_heading(x)]
             lines.append(first[0] if first else _excerpt(top.text, QUOTE_CHARS))
         elif lead.curated:
             # The rule itself, never a curated entry's bare verdict (可以。不一定。): that
@@ -647,7 +687,8 @@ class Engine:
         rest = [
             x
             for x in sentences(curated)
-            if not is_verdict(x) and (lead is None or strip_opener(x) not in lead.sentence)
+            if not is_verdict(x)
+            and (lead is None or strip_opener(x) not in lead.sentence)
             and (lead is None or lead.sentence.rstrip("。") not in x)
         ]
         return "".join(x if x.endswith(("。", "?", "!", ";")) else x + "。" for x in rest)
@@ -656,10 +697,15 @@ class Engine:
         started = time.perf_counter()
         q = normalize_text(question)
         qtype = detect(q)
-        hits, confidence = self.search(q, k=max(k, 10), qtype=qtype)
-        # Another office's question that shares a word with ours is refused (retrieval/guard.yml).
+        hits, best_dense, best_faq = self.search_parts(q, k=max(k, 10), qtype=qtype)
+        confidence = max(best_dense, best_faq)
         lead_citation = ""
-        if self.guard.trapped(q) or not hits or confidence < self.config.abstain_below:
+        # Another office's question that shares a word with ours is refused (retrieval/guard.yml).
+        trapped = self.guard.trapped(q)
+        sure = bool(hits) and not trapped and self.confident(best_dense, best_faq)
+        if hits and not trapped and not sure and best_dense >= self.config.anchored_floor:
+            sure = self._anchored(q, qtype, hits)
+        if not sure:
             text, citations, abstained = self.messages["abstain"].strip(), [], True
         else:
             text, citations, lead_citation = self.compose(q, qtype, hits)

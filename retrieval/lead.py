@@ -12,7 +12,7 @@ costs well under a millisecond per answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -21,9 +21,14 @@ from retrieval.synonyms import load_synonyms
 from retrieval.tokenizer import get_jieba, tokenize
 
 MAX_LEAD_CHARS = 110
-# Text is NFKC-normalised, so ；！？，： are already their half-width forms.
-_SENTENCE_RE = re.compile(r"[^。;!?\n]+[。;!?]?")
-_CLAUSE_SPLIT_RE = re.compile(r"(?<=[,:])")
+# Text is NFKC-normalised, so ；！？，： are already their half-width forms. A sentence
+# ends at 。!? or a line break; ";" and "," only separate its clauses.
+_SENTENCE_RE = re.compile(r"[^。!?\n]+[。!?]?")
+_CLAUSE_SPLIT_RE = re.compile(r"(?<=[,:;])")
+LIST_MAX_CHARS = 160  # "…包括:" and its items, read as one sentence
+LIST_KINDS = frozenset({"list", "materials"})
+RANK_PRIOR = {0: 1.0, 1: 0.5, 2: 0.25, 3: 0.1}  # by the source passage's rank
+HEADING_MAX_CHARS = 16  # a short line without punctuation is a heading, not a statement
 # List numbering and article labels that open a passage line: "14.", "(一)", "第十三条 ".
 _NUMBERING_RE = re.compile(
     r"^\s*(?:第[一二三四五六七八九十百零〇\d]+条\s*|[\d]{1,2}[.、]\s*|\([一二三四五六七八九十\d]{1,3}\)\s*|[一二三四五六七八九十]{1,3}、\s*)+"
@@ -56,12 +61,23 @@ VERDICT_MAX_CHARS = 8  # 可以。/ 不一定。/ 要先处理好。: a curated 
 
 
 def sentences(text: str) -> list[str]:
-    """Sentences of ``text``, numbering and trailers removed, empty ones dropped."""
-    out = []
+    """Sentences of ``text``, numbering and trailers removed, empty ones dropped.
+
+    A sentence that introduces a list ("一般登记事项包括:") is joined with its
+    items ("(一)名称;" …) while they fit, so a list question leads with the list.
+    """
+    out: list[str] = []
+    open_list = False
     for raw in _SENTENCE_RE.findall(text):
+        numbered = bool(_NUMBERING_RE.match(raw.strip()))
         s = _TRAILER_RE.sub("", _NUMBERING_RE.sub("", raw.strip())).strip()
-        if len(s) >= 2:
-            out.append(s)
+        if len(s) < 2:
+            continue
+        if open_list and numbered and len(out[-1]) + len(s) <= LIST_MAX_CHARS:
+            out[-1] += s
+            continue
+        open_list = s.endswith(":")
+        out.append(s)
     return out
 
 
@@ -70,15 +86,25 @@ def is_verdict(sentence: str) -> bool:
     return len(sentence.rstrip("。;!?,")) <= VERDICT_MAX_CHARS - 2 or len(sentence) < 4
 
 
+def is_heading(sentence: str) -> bool:
+    return len(sentence) <= HEADING_MAX_CHARS and not re.search(r"[,。;:!?、]", sentence)
+
+
 @lru_cache(maxsize=4096)
 def _expanded_terms(question: str) -> frozenset[str]:
-    """The question's content words plus the formal terms its colloquial words stand for."""
-    terms = set(tokenize(question))
+    """The question's content words plus the formal terms its colloquial words stand for.
+
+    jieba's search mode also yields the pieces of a compound (个体工商户 → 个体,
+    工商户, 工商, 商户); a piece inside a longer word of the question is dropped,
+    or one compound would count five times in an overlap.
+    """
+    words = set(tokenize(question))
     for key, formal in load_synonyms().items():
         if key in question:
-            terms.update(formal)
-    ignore = {t for t in terms if any(s.ask.fullmatch(t) for s in load_types().types)}
-    return frozenset(t for t in terms - ignore if len(t) >= 2 or "\u4e00" <= t <= "\u9fff")
+            words.update(formal)
+    ignore = {t for t in words if any(s.ask.fullmatch(t) for s in load_types().types)}
+    words = {t for t in words - ignore if len(t) >= 2 or "\u4e00" <= t <= "\u9fff"}
+    return frozenset(t for t in words if not any(t != o and t in o for o in words))
 
 
 def key_terms(question: str) -> frozenset[str]:
@@ -86,15 +112,35 @@ def key_terms(question: str) -> frozenset[str]:
     return _expanded_terms(question)
 
 
-def overlap(terms: Iterable[str], text: str) -> float:
-    """Weighted share of ``terms`` found in ``text``; domain-dictionary words count double."""
+def term_weight(question: str, idf: Callable[[str], float] | None) -> Callable[[str], float]:
+    """Weight of a key term: its rarity, halved for a term the question does not contain.
+
+    Why halve expansions: 过户 expands to 变更/转让/转移; a sentence about 变更经营者
+    must not outscore one that names the question's own word, 专利.
+    """
+
+    def weight(term: str) -> float:
+        return (idf(term) if idf else 1.0) * (1.0 if term in question else 0.5)
+
+    return weight
+
+
+def overlap(terms: Iterable[str], text: str, weight: Callable[[str], float] | None = None) -> float:
+    """Weighted share of ``terms`` found in ``text``.
+
+    Domain-dictionary words count double, and ``weight`` (the engine passes an
+    inverse document frequency) lets a rare word such as 专利 outweigh 企业.
+    """
     terms = list(terms)
     if not terms:
         return 0.0
     domain = _domain_words()
-    total = sum(2.0 if t in domain else 1.0 for t in terms)
-    found = sum(2.0 if t in domain else 1.0 for t in terms if t in text)
-    return found / total
+
+    def w(t: str) -> float:
+        return (2.0 if t in domain else 1.0) * (weight(t) if weight else 1.0)
+
+    total = sum(w(t) for t in terms)
+    return sum(w(t) for t in terms if t in text) / total if total else 0.0
 
 
 @lru_cache(maxsize=1)
@@ -110,27 +156,47 @@ def _domain_words() -> frozenset[str]:
     return frozenset(words)
 
 
-def _trim(sentence: str, qtype: QuestionType, terms: frozenset[str]) -> str:
-    """A long sentence shortened to the clauses that state the fact (and what precedes it)."""
+def _trim(
+    sentence: str,
+    qtype: QuestionType,
+    terms: frozenset[str],
+    weight: Callable[[str], float] | None = None,
+) -> str:
+    """A long sentence shortened to the clauses that state the fact (and what precedes it).
+
+    A list ("…不予受理:(一)…;(二)…") keeps its header and as many items as fit.
+    """
     if len(sentence) <= MAX_LEAD_CHARS:
         return sentence
+    if qtype.kind in LIST_KINDS and ":" in sentence[:MAX_LEAD_CHARS]:
+        cut = sentence.rfind(";", 0, LIST_MAX_CHARS)
+        return (
+            sentence[:cut] + "等。"
+            if cut > sentence.index(":")
+            else sentence[:LIST_MAX_CHARS] + "…"
+        )
     clauses = [c for c in _CLAUSE_SPLIT_RE.split(sentence) if c]
     best, best_score = 0, -1.0
     for i, c in enumerate(clauses):
-        s = 2.0 * evidence_in(c, qtype.kind) + overlap(terms, c)
+        s = 2.0 * evidence_in(c, qtype.kind) + overlap(terms, c, weight)
         if s > best_score:
             best, best_score = i, s
     lo, hi = best, best + 1
     # Grow around the best clause while it stays short: the subject usually comes before.
     while lo > 0 and sum(len(c) for c in clauses[lo - 1 : hi]) <= MAX_LEAD_CHARS:
         lo -= 1
-        if overlap(terms, clauses[lo]) > 0 or len(clauses[lo]) < 12:
+        if overlap(terms, clauses[lo], weight) > 0 or len(clauses[lo]) < 12:
             break
-    text = "".join(clauses[lo:hi]).rstrip(",:")
+    text = "".join(clauses[lo:hi]).rstrip(",:;")
     return text if text.endswith(("。", ";", "!", "?")) else text + "。"
 
 
-def pick_lead(question: str, qtype: QuestionType, candidates: list[Candidate]) -> Lead | None:
+def pick_lead(
+    question: str,
+    qtype: QuestionType,
+    candidates: list[Candidate],
+    weight: Callable[[str], float] | None = None,
+) -> Lead | None:
     """The best opening sentence among ``candidates`` (None when they hold no sentence).
 
     Score: the asked-for kind of fact (+3 for specific kinds, where a sentence
@@ -140,19 +206,21 @@ def pick_lead(question: str, qtype: QuestionType, candidates: list[Candidate]) -
     specific fact (yes/no, how, what is) only its first statement may lead.
     """
     terms = key_terms(question)
+    weight = term_weight(question, weight)
     best: Lead | None = None
     for cand in candidates:
-        prior = {0: 1.0, 1: 0.5, 2: 0.25}.get(cand.rank, 0.0) + (1.0 if cand.agreed else 0.0)
-        statements = [x for x in sentences(cand.text) if not is_verdict(x)]
+        prior = RANK_PRIOR.get(cand.rank, 0.0) + (1.0 if cand.agreed else 0.0)
+        statements = [x for x in sentences(cand.text) if not is_verdict(x) and not is_heading(x)]
         if cand.curated and not qtype.specific:
             statements = statements[:1]
         for pos, sent in enumerate(statements):
             ev = evidence_in(sent, qtype.kind)
-            ov = overlap(terms, sent)
+            ov = overlap(terms, sent, weight)
             if ov == 0 and not cand.agreed:
                 continue  # a sentence that shares nothing with the question never leads
-            weight = 3.0 if qtype.specific else 0.5
-            score = weight * ev + 2.0 * ov + prior + (0.2 if pos == 0 else 0.0)
+            fact = 3.0 if qtype.specific else 0.5
+            score = fact * ev + 2.0 * ov + prior + (0.2 if pos == 0 else 0.0)
             if best is None or score > best.score:
-                best = Lead(_trim(sent, qtype, terms), cand.citation, cand.curated, ev, score)
+                lead = _trim(sent, qtype, terms, weight)
+                best = Lead(lead, cand.citation, cand.curated, ev, score)
     return best

@@ -33,9 +33,17 @@ def hit_matches(hit: dict[str, Any], gold: list[dict[str, Any]]) -> bool:
 SOURCES_MARK = "依据"
 
 
+_SOURCES_LINE_RE = re.compile(rf"(?m)^{SOURCES_MARK}[:：]?\s*$")
+
+
 def answer_lead(answer: str) -> str:
-    """The part of an answer a citizen reads before its sources (``依据``)."""
-    cut = answer.find(SOURCES_MARK)
+    """The part of an answer a citizen reads before its sources (``依据``).
+
+    The sources header is a line of its own; a lead may itself contain the word
+    (经营者依据平台服务协议…), so a bare first occurrence is only the fallback.
+    """
+    header = _SOURCES_LINE_RE.search(answer)
+    cut = header.start() if header else answer.find(SOURCES_MARK)
     return answer if cut < 0 else answer[:cut]
 
 

@@ -95,3 +95,10 @@ def test_long_sentence_is_trimmed_to_the_clause_with_the_fact() -> None:
     lead = pick_lead(question, detect(question), [long])
     assert lead is not None and "55万批次" in lead.sentence
     assert len(lead.sentence) <= 110
+
+
+def test_answer_lead_stops_at_the_sources_header_not_the_word() -> None:
+    from yiwen.evaluation import answer_lead
+
+    answer = "经营者依据平台规则处理的，应当公示。\n依据：\n· 《电子商务法》第三十六条"
+    assert answer_lead(answer) == "经营者依据平台规则处理的，应当公示。\n"

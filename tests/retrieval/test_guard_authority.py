@@ -10,7 +10,7 @@ from retrieval.guard import load_guard
 
 @pytest.mark.parametrize(
     "question",
-    ["驾驶执照过期了怎么换", "结婚登记要带什么", "护照在哪里办", "社保断缴怎么办", "车辆年检多少钱"],
+    ["驾驶执照过期了怎么换", "结婚登记要带什么", "护照在哪里办", "社保断缴怎么办", "车辆年检收费"],
 )
 def test_other_offices_questions_are_trapped(question: str) -> None:
     assert load_guard().trapped(question)
@@ -18,7 +18,7 @@ def test_other_offices_questions_are_trapped(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["营业执照怎么办", "合作社成员身份证明用户口簿可以吗", "个体户登记要带身份证吗", "网店要办执照吗"],
+    ["营业执照怎么办", "合作社成员身份证明用户口簿行吗", "个体户登记要带身份证吗", "网店要执照吗"],
 )
 def test_our_questions_pass_the_guard(question: str) -> None:
     assert not load_guard().trapped(question)
