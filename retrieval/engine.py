@@ -490,6 +490,15 @@ class Engine:
             best_dense = max(best_dense, self._expanded_confidence(q))
         return hits, best_dense, best_faq
 
+    def _shares_terms(self, q: str, qtype: QuestionType, hits: list[Hit]) -> bool:
+        """Whether any candidate lead sentence shares a key term with the question.
+
+        Why: e5-small puts short commands (帮我订个外卖) near curated questions;
+        when not one sentence of the top passages shares a word with the question,
+        an answer could only lead with something the citizen did not ask about.
+        """
+        return pick_lead(q, qtype, self._lead_candidates(qtype, hits), self.idf) is not None
+
     def _anchored(self, q: str, qtype: QuestionType, hits: list[Hit]) -> bool:
         """Whether a top passage states the asked-for fact about the question's subject.
 
@@ -705,6 +714,8 @@ class Engine:
         sure = bool(hits) and not trapped and self.confident(best_dense, best_faq)
         if hits and not trapped and not sure and best_dense >= self.config.anchored_floor:
             sure = self._anchored(q, qtype, hits)
+        if sure and not self._shares_terms(q, qtype, hits):
+            sure = False  # no top sentence shares a word with the question: nothing to lead
         if not sure:
             text, citations, abstained = self.messages["abstain"].strip(), [], True
         else:
