@@ -40,9 +40,7 @@ def test_repealed_articles_never_lead_when_current_text_answers(core_engine) -> 
         asked += 1
         margin = core_engine.config.repealed_margin
         top = ans.hits[0].score
-        current_in_top5 = any(
-            not h.superseded_by and h.score >= top - margin for h in ans.hits[:5]
-        )
+        current_in_top5 = any(not h.superseded_by and h.score >= top - margin for h in ans.hits[:5])
         lead_title = ans.lead_citation.split("》")[0].lstrip("《")
         if lead_title in repealed_titles:
             led_by_repealed += 1
