@@ -229,7 +229,7 @@ def test_full_complaint_over_rest(stack: Stack) -> None:
         "respondent_name": "好又多超市",
         "respondent_address": "会城中心南路12号",
         "county": "新会区",
-        "product": "过期牛奶",
+        "product": "牛奶",
         "demand": "退款",
         "facts": "我在新会区的好又多超市买到过期牛奶，花了35元",
         "evidence": ["有小票和照片"],
