@@ -32,6 +32,8 @@ DIGRESSION_INTENTS = frozenset(
         "cancel",
         "feedback",
         "ask_complaint_or_report",
+        "ask_complaint_procedure",
+        "ask_report_procedure",
         "check_ticket_status",
         "greet",
         "thanks",
@@ -156,3 +158,14 @@ def is_unknown_answer(text: str) -> bool:
 
 def is_none_answer(text: str) -> bool:
     return matches_any(text, labels()["none_words"])
+
+
+# Intents whose message may be a request the assistant cannot do (唱首歌): the domain
+# intents are never second-guessed.
+UNSUPPORTED_REQUEST_INTENTS = frozenset({"chitchat", "out_of_scope", "nlu_fallback"})
+
+
+def asks_for_something_unsupported(text: str) -> bool:
+    """True when the message asks the assistant to sing, joke, draw … (``cannot_do_cues``)."""
+    normalised = normalise(text)
+    return any(cue in normalised for cue in labels()["cannot_do_cues"])

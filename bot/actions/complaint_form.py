@@ -45,6 +45,12 @@ class ValidateComplaintForm(IntakeFormValidation):
         return self._validate_confirmation(value, dispatcher, tracker)
 
 
+def demands_display(demands: list[str] | None, primary: str | None) -> str:
+    """Every demand the citizen made (退款、赔偿), not just the ticket's primary category."""
+    names = [str(d) for d in demands or [] if d] or ([primary] if primary else [])
+    return label("list_separator").join(names) if names else label("not_given")
+
+
 def complaint_summary(tracker: Tracker) -> dict[str, str]:
     """Template values for ``utter_complaint_summary`` (phone masked, sentinels as words)."""
     form = ValidateComplaintForm()
@@ -52,7 +58,7 @@ def complaint_summary(tracker: Tracker) -> dict[str, str]:
     address = slots.get("respondent_address") or label("not_given")
     if slots.get("respondent_is_platform"):
         address = f"{address}{label('platform_tag', platform=slots.get('respondent_name') or '')}"
-    demand = slots.get("demand") or label("not_given")
+    demand = demands_display(slots.get("demands"), slots.get("demand"))
     if slots.get("demand_detail"):
         demand = f"{demand}（{slots['demand_detail']}）"
     return {

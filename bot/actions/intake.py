@@ -43,8 +43,10 @@ from bot.actions.common import (
 )
 from bot.actions.parsing.complaint_text import (
     DEMANDS,
+    clean_product,
     find_merchant,
     find_product,
+    mentions_defect,
     parse_demand,
 )
 from bot.actions.parsing.county import (
@@ -252,7 +254,9 @@ class IntakeFormValidation(FormValidationAction, ABC):
         ):
             found["respondent_name"] = merchant
 
-        product = message.first("product") or find_product(text)
+        # DIET may tag the defect (发霉) or the whole phrase (过期牛奶): the product is
+        # what is left without defect words, else what the narrative parser finds.
+        product = clean_product(message.first("product")) or find_product(text)
         if product and may_fill("product") and slots.get("product") is None:
             found["product"] = product
 
@@ -265,10 +269,10 @@ class IntakeFormValidation(FormValidationAction, ABC):
         ):
             found["county"] = county
 
-        demand_text = message.first("demand")
-        demand = parse_demand(demand_text or text) if (demand_text or text) else None
+        # The whole message first: DIET tags one span (退款) where 退款并赔偿 asks for two.
+        demand = parse_demand(text) or parse_demand(message.first("demand"))
         if demand and demand.category != "其他" and may_fill("demand"):
-            found["demand"] = demand_text or text
+            found["demand"] = demand.detail or label("list_separator").join(demand.categories)
 
         opening = requested is None and "facts" in required and slots.get("facts") is None
         if opening and len(text) >= 15:
@@ -339,7 +343,11 @@ class IntakeFormValidation(FormValidationAction, ABC):
                 return entity
             return _strip(_MERCHANT_PREFIX, message.raw) or None
         if slot == "product":
-            return _strip(_PRODUCT_PREFIX, message.raw) or None
+            answer = _strip(_PRODUCT_PREFIX, message.raw)
+            if not answer:
+                return None
+            # 发霉的月饼 answers with 月饼 (the defect belongs to the facts); 两台电饭煲 stays.
+            return clean_product(answer) if mentions_defect(answer) else answer
         if slot == "complainant_name":
             return _strip(_NAME_PREFIX, message.raw) or None
         if slot in ("respondent_address", "complainant_address"):
@@ -487,18 +495,27 @@ class IntakeFormValidation(FormValidationAction, ABC):
     def validate_demand(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        """Every demand is kept (``demands``); ``demand`` is the primary for the ticket API."""
         if not value:
-            return {"demand": None}
+            return {"demand": None, "demands": None}
         text = normalise(str(value))
         if text in DEMANDS:
-            return {"demand": text, "demand_detail": None}
+            return {"demand": text, "demands": [text], "demand_detail": None}
         parsed = parse_demand(text)
         if parsed:
-            return {"demand": parsed.category, "demand_detail": str(value).strip()[:500]}
+            return {
+                "demand": parsed.category,
+                "demands": list(parsed.categories),
+                "demand_detail": parsed.detail[:500] if parsed.detail else None,
+            }
         if len(re.findall(r"[\u4e00-\u9fff]", text)) >= 2 and not is_unknown_answer(text):
-            return {"demand": "其他", "demand_detail": str(value).strip()[:500]}
+            return {
+                "demand": "其他",
+                "demands": ["其他"],
+                "demand_detail": str(value).strip()[:500],
+            }
         dispatcher.utter_message(response="utter_invalid_demand")
-        return {"demand": None}
+        return {"demand": None, "demands": None}
 
     def validate_demand_detail(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -22,7 +22,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions import review_log
-from bot.actions.common import entity_values, latest_intent
+from bot.actions.common import (
+    UNSUPPORTED_REQUEST_INTENTS,
+    asks_for_something_unsupported,
+    entity_values,
+    latest_intent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +78,11 @@ class ActionAnswerFromKnowledge(Action):
             return []
         intent, confidence = latest_intent(tracker)
         meta = {"sender_id": tracker.sender_id, "channel": _channel(tracker)}
+
+        if intent in UNSUPPORTED_REQUEST_INTENTS and asks_for_something_unsupported(question):
+            # 给我唱首歌: say honestly that it can't, and what it can do; not a knowledge miss.
+            dispatcher.utter_message(response="utter_cannot_do")
+            return []
 
         if intent == "out_of_scope" and confidence >= OUT_OF_SCOPE_DIRECT:
             dispatcher.utter_message(response="utter_knowledge_abstain")

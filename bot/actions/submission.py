@@ -46,6 +46,7 @@ FORM_SLOTS = (
     "amount",
     "facts",
     "demand",
+    "demands",
     "demand_detail",
     "complainant_name",
     "complainant_phone",
@@ -85,6 +86,22 @@ def _county_value(county: str | None) -> str | None:
     return county if county in COUNTIES else None
 
 
+def demand_detail(slots: dict[str, Any]) -> str | None:
+    """The ticket's ``demand_detail``: every demand when there are several, then the words.
+
+    The API takes one ``demand`` category (tickets/schemas.py); the primary goes
+    there and the full list (退款、赔偿) leads the free-text detail, so staff see
+    every demand without a schema change.
+    """
+    demands = [str(d) for d in slots.get("demands") or [] if d]
+    parts: list[str] = []
+    if len(demands) > 1:
+        parts.append(label("all_demands", demands=label("list_separator").join(demands)))
+    if slots.get("demand_detail"):
+        parts.append(str(slots["demand_detail"]))
+    return label("clause_separator").join(parts)[:1000] or None
+
+
 def build_payload(tracker: Tracker, kind: str) -> dict[str, Any]:
     """The ticket API's JSON body from the form slots (contract in tickets/)."""
     slots = tracker.slots
@@ -110,7 +127,7 @@ def build_payload(tracker: Tracker, kind: str) -> dict[str, Any]:
         "amount": amount if amount not in (None, AMOUNT_NONE) else None,
         "product": slots.get("product"),
         "demand": slots.get("demand") if kind == "complaint" else None,
-        "demand_detail": slots.get("demand_detail") if kind == "complaint" else None,
+        "demand_detail": demand_detail(slots) if kind == "complaint" else None,
         "facts": slots.get("facts") or "",
         "evidence": list(slots.get("evidence") or []),
         "consent_share_contact": bool(slots.get("consent_share_contact"))

@@ -26,7 +26,7 @@ def test_one_message_fills_several_slots(complaint: Any) -> None:
     s = complaint.slots
     assert s["respondent_name"] == "好又多超市"
     assert s["county"] == "新会区"
-    assert s["product"] == "过期牛奶"
+    assert s["product"] == "牛奶"
     assert s["amount"] == "35.00"
     assert s["facts"] == "我在新会区的好又多超市买到过期牛奶，花了35元"
     assert complaint.requested == "respondent_address"
@@ -309,3 +309,93 @@ def test_channel_evidence_in_metadata_becomes_the_evidence_answer() -> None:
     message = Message.from_tracker(make_tracker(message=msg))
     assert message.evidence_ref == "wechat-media:MEDIA123"
     assert message.text == ""  # the payload itself is not the user's words
+
+
+NARRATIVE = "上周在新会区好又多超市买到发霉的月饼，花了88元，要求退款并赔偿"
+
+
+@pytest.mark.parametrize(
+    "entities",
+    [
+        None,
+        {"product": "发霉"},  # DIET tagged the defect as the product
+        {"product": "发霉的月饼", "demand": "退款"},  # …or the whole phrase, and one demand
+    ],
+)
+def test_narrative_with_defect_and_price_fills_product_amount_and_demands(
+    complaint: Any, entities: dict[str, str] | None
+) -> None:
+    complaint.say(NARRATIVE, intent="file_complaint", confidence=0.95, entities=entities)
+    s = complaint.slots
+    assert s["respondent_name"] == "好又多超市"
+    assert s["county"] == "新会区"
+    assert s["product"] == "月饼"
+    assert s["amount"] == "88.00"
+    assert s["demand"] == "赔偿"
+    assert s["demands"] == ["退款", "赔偿"]
+    assert s["incident_date"] is not None
+    assert s["facts"] == NARRATIVE
+    assert complaint.requested == "respondent_address"
+
+
+@pytest.mark.parametrize(
+    ("answer", "demands", "primary"),
+    [
+        ("退款并赔偿", ["退款", "赔偿"], "赔偿"),
+        ("退货退款", ["退货", "退款"], "退款"),
+        ("要求退一赔三", ["退款", "赔偿"], "赔偿"),
+        ("退款", ["退款"], "退款"),
+    ],
+)
+def test_demand_answer_keeps_every_demand(
+    complaint: Any, answer: str, demands: list[str], primary: str
+) -> None:
+    complaint.slots.update(
+        respondent_name="百佳超市",
+        respondent_address="会城",
+        county="新会区",
+        product="月饼",
+        incident_date="2026-01-02",
+        amount="88.00",
+        facts="月饼发霉了，商家不肯处理",
+        requested_slot="demand",
+    )
+    complaint.active = True
+    complaint.say(answer)
+    assert complaint.slots["demand"] == primary
+    assert complaint.slots["demands"] == demands
+    assert complaint.requested == "complainant_name"
+
+
+def test_product_answer_drops_the_defect(complaint: Any) -> None:
+    complaint.say("我要投诉", intent="file_complaint", confidence=0.99)
+    complaint.say("百佳超市")
+    complaint.say("会城中心南路12号")
+    assert complaint.requested == "product"
+    complaint.say("发霉的月饼")
+    assert complaint.slots["product"] == "月饼"
+
+
+def test_summary_and_ticket_carry_every_demand(complaint: Any, domain: dict[str, Any]) -> None:
+    from bot.actions.submission import build_payload
+
+    complaint.say(NARRATIVE, intent="file_complaint", confidence=0.95)
+    for answer in ["会城中心南路12号", "陈大文", "13912345678", "蓬江区白沙大道西1号"]:
+        complaint.say(answer)
+    complaint.say("没有", intent="deny", confidence=0.95)
+    complaint.say("同意", intent="affirm", confidence=0.95)
+    assert complaint.requested == "complaint_confirmed"
+
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(complaint.slots)
+    asyncio.run(ActionAskComplaintConfirmed().run(dispatcher, tracker, domain))
+    [message] = dispatcher.messages
+    assert message["demand_display"] == "退款、赔偿"
+    assert message["product"] == "月饼"
+    assert message["amount_display"] == "88.00元"
+
+    payload = build_payload(tracker, "complaint")
+    assert payload["demand"] == "赔偿"  # the API's single category: the strongest claim
+    assert "退款" in payload["demand_detail"] and "赔偿" in payload["demand_detail"]
+    assert payload["product"] == "月饼"
+    assert payload["amount"] == "88.00"

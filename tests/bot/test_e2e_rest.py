@@ -36,6 +36,8 @@ from tests.tickets.helpers import postgres_admin_url
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
 RASA_BIN = REPO / ".venv" / "rasa" / "bin" / "rasa"
+SHARED_CORE = REPO.parent / "shared" / "corpus" / "core"
+TEST_INDEX = REPO / "var" / "test-data" / "index"
 APP_PYTHON = REPO / ".venv" / "app" / "bin" / "python"
 
 
@@ -84,11 +86,16 @@ def _drop_database(tracker_url: str) -> None:
 
 class Stack:
     def __init__(
-        self, rasa_url: str, tickets: TicketServer, profile: tuple[str, str] | None
+        self,
+        rasa_url: str,
+        tickets: TicketServer,
+        profile: tuple[str, str] | None,
+        knowledge: bool = False,
     ) -> None:
         self.rasa_url = rasa_url
         self.tickets = tickets
         self.profile = profile
+        self.knowledge = knowledge  # the action server can search the test index
 
     def say(self, sender: str, text: str) -> list[str]:
         response = httpx.post(
@@ -98,6 +105,12 @@ class Stack:
         )
         response.raise_for_status()
         return [m.get("text", "") for m in response.json()]
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        """The conversation's tracker (slots, active loop) from Rasa's HTTP API."""
+        response = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker", timeout=60)
+        response.raise_for_status()
+        return dict(response.json())
 
 
 @pytest.fixture(scope="module")
@@ -129,11 +142,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     action_env = dict(
         base_env,
         SANIC_HOST="127.0.0.1",
-        YIWEN_ACTIONS_PRELOAD="0",  # a complaint needs no knowledge index
+        YIWEN_ACTIONS_PRELOAD="0",  # loaded on the first question, not at start-up
         YIWEN_TICKET_API_URL=tickets.base_url,
         YIWEN_DATA_DIR=str(tmp / "data"),
         YIWEN_DATABASE_URL=f"sqlite:///{tmp / 'app.db'}",
     )
+    # Knowledge answers use the test suite's index over the core corpus (var/test-data,
+    # built by scripts/test.sh or the first knowledge test); the stack's own data dir
+    # only links to it, so the outbox and review log stay private to this run.
+    knowledge = SHARED_CORE.is_dir() and (TEST_INDEX / "manifest.json").exists()
+    if knowledge:
+        (tmp / "data").mkdir(parents=True, exist_ok=True)
+        (tmp / "data" / "index").symlink_to(TEST_INDEX, target_is_directory=True)
+        action_env["YIWEN_CORPUS_DIRS"] = f'["{SHARED_CORE}"]'
     procs: list[subprocess.Popen[bytes]] = []
     try:
         actions_log = tmp / "actions.log"
@@ -180,7 +201,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         _wait(f"http://127.0.0.1:{action_port}/health", procs[0], actions_log, 120)
         _wait(f"http://127.0.0.1:{rasa_port}/status", procs[1], rasa_log, 600)
-        yield Stack(f"http://127.0.0.1:{rasa_port}", tickets, profile)
+        yield Stack(f"http://127.0.0.1:{rasa_port}", tickets, profile, knowledge)
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -229,7 +250,7 @@ def test_full_complaint_over_rest(stack: Stack) -> None:
         "respondent_name": "好又多超市",
         "respondent_address": "会城中心南路12号",
         "county": "新会区",
-        "product": "过期牛奶",
+        "product": "牛奶",
         "demand": "退款",
         "facts": "我在新会区的好又多超市买到过期牛奶，花了35元",
         "evidence": ["有小票和照片"],
@@ -245,6 +266,40 @@ def test_full_complaint_over_rest(stack: Stack) -> None:
     assert status, transcript
     reply = say(f"{match.group(0)}，尾号8000")
     assert match.group(0) in reply, transcript
+
+
+def test_asking_what_a_complaint_needs_answers_and_offers(stack: Stack) -> None:
+    """投诉需要准备什么材料 is a question: an answer and an offer, no form; yes starts it."""
+    sender = "e2e-procedure-1"
+    replies = stack.say(sender, "投诉需要准备什么材料？")
+    assert len(replies) >= 2, replies  # the knowledge answer, then the offer
+    assert "要现在登记投诉吗" in replies[-1], replies
+    if stack.knowledge:
+        assert not any("暂时无法使用" in r for r in replies), replies
+    assert not (stack.tracker(sender).get("active_loop") or {}).get("name"), replies
+
+    started = "\n".join(stack.say(sender, "好的"))
+    assert "登记投诉" in started and "商家" in started, started
+    assert stack.tracker(sender)["active_loop"]["name"] == "complaint_form"
+    stack.say(sender, "取消")
+
+
+def test_narrative_with_defect_and_price_fills_product_amount_and_demands(stack: Stack) -> None:
+    sender = "e2e-citizen-2"
+    reply = "\n".join(
+        stack.say(sender, "上周在新会区好又多超市买到发霉的月饼，花了88元，要求退款并赔偿")
+    )
+    assert "好又多超市" in reply, reply  # asks where the shop is
+    tracker = stack.tracker(sender)
+    slots = tracker["slots"]
+    assert tracker["active_loop"]["name"] == "complaint_form"
+    assert slots["product"] == "月饼"
+    assert slots["amount"] == "88.00"
+    assert slots["demand"] == "赔偿"
+    assert slots["demands"] == ["退款", "赔偿"]
+    assert slots["respondent_name"] == "好又多超市"
+    assert slots["county"] == "新会区"
+    stack.say(sender, "取消")
 
 
 FORM_INTENTS = {"file_complaint", "file_report", "check_ticket_status"}
