@@ -302,6 +302,22 @@ def test_narrative_with_defect_and_price_fills_product_amount_and_demands(stack:
     stack.say(sender, "取消")
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["个转企有什么补贴？", "個轉企有冇資助呀？", "个专企补贴多少钱"],
+    ids=["simplified", "traditional-cantonese", "typo"],
+)
+def test_subsidy_question_leads_with_the_amount(stack: Stack, question: str) -> None:
+    """The headline question, however it is typed, opens with 1万元, not a definition."""
+    if not stack.knowledge:
+        pytest.skip("需要测试索引 var/test-data（scripts/test.sh 会先建好）")
+    replies = stack.say(f"e2e-subsidy-{abs(hash(question))}", question)
+    assert replies, question
+    lead = replies[0].split("\n", 1)[0]
+    assert re.search(r"1万|一万|10000", lead), replies[0]
+    assert "依据" in replies[0] and "《" in replies[0], replies[0]  # still cited
+
+
 FORM_INTENTS = {"file_complaint", "file_report", "check_ticket_status"}
 # Intents whose rule ends in knowledge search (which abstains off-topic) or a person.
 ABSTAIN_OR_HANDOFF = {
