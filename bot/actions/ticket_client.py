@@ -8,6 +8,7 @@ Errors are sorted by what the caller should do: :class:`TicketUnavailable`
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +108,29 @@ def _url(path: str, base_url: str | None) -> str:
     return f"{(base_url or settings.ticket_api_url()).rstrip('/')}{path}"
 
 
+#: Where the ticket API reads the conversation a look-up is made for (tickets.deps).
+CONVERSATION_HEADER = "X-Yiwen-Conversation"
+
+
+def conversation_id(channel: str | None, sender_id: str | None) -> str:
+    """The conversation as the ticket API's throttle knows it: a hash, not the sender id.
+
+    Channel and sender together, so the same id on two channels stays two conversations.
+    """
+    raw = f"{channel or 'unknown'}\x1f{sender_id or ''}".encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def _headers(idempotency_key: str | None = None, conversation: str | None = None) -> dict[str, str]:
+    """The service credential, plus the request's own headers."""
+    headers = {"Authorization": f"Bearer {settings.ticket_api_token()}"}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    if conversation:
+        headers[CONVERSATION_HEADER] = conversation
+    return headers
+
+
 def create_ticket(
     payload: dict[str, Any],
     idempotency_key: str,
@@ -121,7 +145,7 @@ def create_ticket(
             response = c.post(
                 _url("/api/tickets", base_url),
                 json=payload,
-                headers={"Idempotency-Key": idempotency_key},
+                headers=_headers(idempotency_key),
             )
     except httpx.HTTPError as exc:
         raise TicketUnavailable(f"ticket API unreachable: {exc!r}") from exc
@@ -144,7 +168,7 @@ async def create_ticket_async(
             response = await client.post(
                 _url("/api/tickets", base_url),
                 json=payload,
-                headers={"Idempotency-Key": idempotency_key},
+                headers=_headers(idempotency_key),
             )
     except httpx.HTTPError as exc:
         raise TicketUnavailable(f"ticket API unreachable: {exc!r}") from exc
@@ -155,17 +179,25 @@ async def get_status_async(
     ticket_no: str,
     phone_last4: str,
     *,
+    conversation: str | None = None,
     base_url: str | None = None,
     timeout: float | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> dict[str, Any]:
-    """GET /api/tickets/{ticket_no}?phone_last4=…; the server checks the phone and throttles."""
+    """GET /api/tickets/{ticket_no}?phone_last4=…; the server checks the phone and throttles.
+
+    ``conversation`` (see :func:`conversation_id`) makes the server count failures for
+    this conversation instead of for the action server's address, which all bot users
+    share.
+    """
     try:
         async with httpx.AsyncClient(
             timeout=timeout or settings.ticket_timeout_s(), transport=transport
         ) as client:
             response = await client.get(
-                _url(f"/api/tickets/{ticket_no}", base_url), params={"phone_last4": phone_last4}
+                _url(f"/api/tickets/{ticket_no}", base_url),
+                params={"phone_last4": phone_last4},
+                headers=_headers(conversation=conversation),
             )
     except httpx.HTTPError as exc:
         raise TicketUnavailable(f"ticket API unreachable: {exc!r}") from exc
