@@ -31,6 +31,7 @@ from bot.actions.ticket_client import (
     TicketUnavailable,
     create_ticket,
 )
+from yiwen.service_secrets import create_private_file
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,9 @@ class Outbox:
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path else settings.outbox_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The outbox holds whole complaints (names, phones, addresses): the file is
+        # created owner-only before SQLite opens it (its -wal/-shm files follow its mode).
+        create_private_file(self.path)
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
 

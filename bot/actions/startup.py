@@ -49,7 +49,10 @@ def start() -> None:
             return
         _started = True
     from bot.actions.outbox import RetryWorker
+    from yiwen import pii
 
+    # Before anything logs a phone number or an httpx URL with phone_last4 in it.
+    pii.install()
     preload_engine()
     worker = RetryWorker()
     worker.start()
