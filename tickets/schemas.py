@@ -317,3 +317,5 @@ class AuditPage(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unavailable"]
+    outbox: Literal["ok", "stuck"] = "ok"
+    outbox_stuck: int = Field(default=0, description="Submissions queued past the alert time.")

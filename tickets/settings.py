@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     )
     lookup_window_s: int = Field(default=600, ge=1, description="Throttle window in seconds.")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    outbox_alert_minutes: float = Field(
+        default=30,
+        gt=0,
+        description="A submission still queued in the action server's outbox "
+        "(<data_dir>/outbox.sqlite3) this long makes /healthz report degraded.",
+    )
     timezone: str = Field(default="Asia/Shanghai", description="Where working days are counted.")
     holidays_file: Path = Field(
         default=PACKAGE_DIR / "holidays.yml",

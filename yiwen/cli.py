@@ -195,9 +195,11 @@ def _mount_optional() -> None:
     except ImportError:
         pass
     try:
+        from bot.actions.outbox import outbox_cli
         from bot.actions.review_log import misses
 
         main.add_command(misses)
+        main.add_command(outbox_cli)
     except ImportError:
         pass
 

@@ -1,9 +1,12 @@
 """Client for the ticket API (``tickets/``), sync for the retry worker, async for actions.
 
 Errors are sorted by what the caller should do: :class:`TicketUnavailable`
-(network, timeout, 5xx → queue in the outbox and retry), :class:`TicketRejected`
-(422 → ask the user to fix a field), :class:`TicketNotFound` (404) and
-:class:`TicketThrottled` (429 → show the server's message).
+(network, timeout, 5xx, and 401/403 — a token the operator must fix — → queue in
+the outbox and retry), :class:`TicketRejected` (422 and other 4xx → ask the user to
+fix a field; the outbox stops retrying), :class:`TicketConflict` (409: the
+idempotency key was used for other content; retrying cannot help),
+:class:`TicketNotFound` (404 on a look-up) and :class:`TicketThrottled` (429 →
+show the server's message, or retry later).
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ class TicketRejected(TicketApiError):
     def field_errors(self) -> list[dict[str, str]]:
         detail = self.detail if isinstance(self.detail, list) else []
         return [d for d in detail if isinstance(d, dict)]
+
+
+class TicketConflict(TicketApiError):
+    """409: the idempotency key already names a different submission."""
 
 
 class TicketNotFound(TicketApiError):
@@ -81,13 +88,14 @@ def _created(response: httpx.Response) -> TicketCreated:
             return TicketCreated.from_json(response.json())
         except (ValueError, KeyError, TypeError) as exc:
             raise TicketUnavailable(f"unexpected ticket API reply: {exc}") from exc
-    if response.status_code == 422:
-        raise TicketRejected("ticket rejected", _detail(response), 422)
-    if response.status_code == 429:
+    code = response.status_code
+    if code == 429:
         raise TicketThrottled("throttled", _detail(response), 429)
-    raise TicketUnavailable(
-        f"ticket API answered {response.status_code}", _detail(response), response.status_code
-    )
+    if code == 409:
+        raise TicketConflict("idempotency conflict", _detail(response), 409)
+    if 400 <= code < 500 and code not in (401, 403, 408):
+        raise TicketRejected(f"ticket rejected ({code})", _detail(response), code)
+    raise TicketUnavailable(f"ticket API answered {code}", _detail(response), code)
 
 
 def _status(response: httpx.Response) -> dict[str, Any]:
