@@ -28,6 +28,12 @@ class Service:
     cwd: Path = REPO_ROOT
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
+    #: What readiness is checked on; may carry a server-side token, so it is never shown.
+    ready_url: str = ""
+
+    @property
+    def readiness_url(self) -> str:
+        return self.ready_url or self.health_url
 
 
 def app_service() -> Service:
@@ -51,7 +57,20 @@ def settings_env() -> dict[str, str]:
     return {**dotenv, **os.environ}
 
 
+def ensure_service_secrets(env: dict[str, str]) -> None:
+    """Generate the stack's shared secrets (mode 600, in the data dir) unless configured.
+
+    Done once here, before any child starts, so the app and the action server read the
+    same ticket-API token and Rasa the same admin token (see ``yiwen.service_secrets``).
+    """
+    from yiwen.service_secrets import RASA_AUTH_TOKEN, TICKET_API_TOKEN, service_secret
+
+    for name in (TICKET_API_TOKEN, RASA_AUTH_TOKEN):
+        service_secret(name, env)
+
+
 def all_services() -> list[Service]:
+    ensure_service_secrets(settings_env())
     services = [app_service()]
     try:
         from bot.services import rasa_services
@@ -63,6 +82,7 @@ def all_services() -> list[Service]:
                 name=spec["name"],
                 cmd=list(spec["cmd"]),
                 health_url=spec["health_url"],
+                ready_url=spec.get("ready_url", ""),
                 cwd=Path(spec.get("cwd", REPO_ROOT)),
                 env=dict(spec.get("env", {})),
             )
@@ -70,11 +90,13 @@ def all_services() -> list[Service]:
     return services
 
 
-def _healthy(url: str) -> bool:
+def _healthy(url: str, strict: bool = False) -> bool:
+    """Any answer below 500 counts, or only 200 when ``strict`` (Rasa's ``/status``)."""
     try:
-        return httpx.get(url, timeout=2).status_code < 500
+        code = httpx.get(url, timeout=2).status_code
     except httpx.HTTPError:
         return False
+    return code == 200 if strict else code < 500
 
 
 def stop(services: list[Service], grace: float = 15.0) -> None:
@@ -120,7 +142,7 @@ def run_all(startup_timeout: float = 600.0) -> int:
                         f"错误：{svc.name} 启动失败（退出码 {svc.proc.returncode}），见上方日志。"
                     )
                     return 1
-                if _healthy(svc.health_url):
+                if _healthy(svc.readiness_url, strict=bool(svc.ready_url)):
                     print(
                         f"==> {svc.name} 就绪（{time.time() - started:.0f} 秒）：{svc.health_url}"
                     )
