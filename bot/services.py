@@ -25,6 +25,10 @@ DEFAULT_RASA_PORT = 5005
 
 
 DEFAULT_APP_PORT = 8000
+#: The in-memory tracker store with an LRU/idle bound (channels/tracker_store.py).
+BOUNDED_TRACKER_STORE = "channels.tracker_store.BoundedInMemoryTrackerStore"
+#: Largest request body Rasa accepts (chat messages, WeChat pushes, admin calls).
+CHAT_MAX_BODY_BYTES = 64 * 1024
 
 
 def _cors(settings_env: dict[str, str], app_port: int) -> list[str]:
@@ -63,13 +67,21 @@ def rasa_services(settings_env: dict[str, str], root: Path = REPO_ROOT) -> list[
         "PYTHONPATH": pythonpath,
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        # Sanic's defaults accept 100 MB bodies; a chat message or a WeChat push is a
+        # few hundred bytes (413 above this; the operator may raise it in .env).
+        "SANIC_REQUEST_MAX_SIZE": str(CHAT_MAX_BODY_BYTES),
+        "SANIC_WEBSOCKET_MAX_SIZE": str(CHAT_MAX_BODY_BYTES),
+        **{k: v for k, v in settings_env.items() if k.startswith("SANIC_")},
     }
     model = model_path(root)
     endpoints = "bot/endpoints.yml"
     action_url = f"http://127.0.0.1:{action_port}/webhook"
     generated = endpoints_config(settings_env, action_url)
     if generated is None and action_port != DEFAULT_ACTION_PORT:
-        generated = {"action_endpoint": {"url": action_url}}  # bot/endpoints.yml says 5055
+        generated = {  # bot/endpoints.yml says 5055
+            "action_endpoint": {"url": action_url},
+            "tracker_store": {"type": BOUNDED_TRACKER_STORE},
+        }
     data_dir = data_dir_from(settings_env) if settings_env.get("YIWEN_DATA_DIR") else root / "var"
     if generated is not None:
         endpoints = str(write_endpoints(generated, data_dir / "rasa" / "endpoints.yml"))
