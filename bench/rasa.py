@@ -37,6 +37,13 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 RASA_URL = os.environ.get("YIWEN_RASA_URL", "http://127.0.0.1:5005")
 
+
+def admin_params() -> dict[str, str]:
+    """``?token=…`` for Rasa's HTTP API, which `yiwen up` locks (bot/rasa_server.py)."""
+    from yiwen.service_secrets import RASA_AUTH_TOKEN, service_secret
+
+    return {"token": service_secret(RASA_AUTH_TOKEN)}
+
 # Our own phrasings (not the evaluation set).
 KNOWLEDGE_QUESTIONS = [
     "个转企有什么扶持政策",
@@ -101,7 +108,7 @@ def summarise(what: str, users: int, latencies: list[float], seconds: float) -> 
 
 # ------------------------------------------------------------------------ parse
 async def bench_parse(n: int) -> Row:
-    async with httpx.AsyncClient(base_url=RASA_URL, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=RASA_URL, timeout=60, params=admin_params()) as client:
         for text in PARSE_SENTENCES:  # warm-up
             (await client.post("/model/parse", json={"text": text})).raise_for_status()
         latencies = []
@@ -252,7 +259,9 @@ def bench_oos() -> dict[str, Any]:
                 client.post(
                     "/webhooks/rest/webhook", json={"sender": sender, "message": question}
                 ).raise_for_status()
-                tracker = client.get(f"/conversations/{sender}/tracker").json()
+                tracker = client.get(
+                    f"/conversations/{sender}/tracker", params=admin_params()
+                ).json()
                 slots = tracker.get("slots", {})
                 in_form = bool((tracker.get("active_loop") or {}).get("name"))
                 ok = not in_form and (slots.get("kb_abstained") or slots.get("handoff_requested"))

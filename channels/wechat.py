@@ -5,7 +5,12 @@ from ``YIWEN_WECHAT_*`` environment variables (see channels/wechat_settings.py).
 
 Request handling, in order, and why:
 
-1. Signature first (403 when wrong): nothing from a forged request reaches XML parsing.
+1. Signature first, in every mode (403 when wrong or missing): nothing from a forged
+   request reaches XML parsing. A safe-mode request carries the URL ``signature`` as
+   well as ``msg_signature``, so an unsigned POST that merely claims
+   ``encrypt_type=aes`` is refused before its body is read.
+   Then freshness (403): a ``timestamp`` more than 5 minutes old or in the future is a
+   replay (a signed request stays valid forever otherwise).
 2. defusedxml with DTDs forbidden (400): WeChat never sends a DTD, so any DOCTYPE,
    entity or external reference is hostile (billion laughs, XXE).
 3. Safe mode: ``msg_signature`` + AES via wechatpy; the decrypted XML goes through the
@@ -45,10 +50,30 @@ from channels.wechat_settings import Texts, WeChatSettings, load_texts
 from channels.wechat_state import make_store
 from channels.wechat_text import cdata_safe
 from channels.wechat_xml import BadRequest, parse_xml
+from yiwen import pii
 
 logger = logging.getLogger(__name__)
+pii.install()  # Rasa's process: mask personal data in every log record from here on
 
 MAX_BODY_BYTES = 64 * 1024  # real messages are a few hundred bytes
+#: How old a signed request may be, and how far ahead of our clock (NTP skew).
+MAX_AGE_S = 300
+MAX_FUTURE_S = 30
+
+
+class StaleRequest(Exception):
+    """A correctly signed request whose timestamp is too old or in the future (replay)."""
+
+
+def check_fresh(timestamp: str, now: float | None = None) -> None:
+    """Raise :class:`StaleRequest` unless ``timestamp`` is within the last 5 minutes."""
+    try:
+        sent = int(timestamp)
+    except (TypeError, ValueError):
+        raise StaleRequest(f"timestamp {timestamp!r} is not a number") from None
+    age = (time.time() if now is None else now) - sent
+    if age > MAX_AGE_S or age < -MAX_FUTURE_S:
+        raise StaleRequest(f"timestamp {sent} is {age:.0f} s old")
 
 
 class WeChatInput(InputChannel):
@@ -132,6 +157,9 @@ class WeChatInput(InputChannel):
             except InvalidSignatureException:
                 logger.warning("微信请求签名错误（来自 %s）", request.ip)
                 return response.text("invalid signature", 403)
+            except StaleRequest as exc:
+                logger.warning("微信请求已过期或时间戳异常（来自 %s）：%s", request.ip, exc)
+                return response.text("stale request", 403)
             except Exception:
                 logger.exception("微信请求处理异常")
                 return response.text("success")
@@ -146,17 +174,22 @@ class WeChatInput(InputChannel):
             check_signature(
                 self.settings.token, arg("signature", ""), arg("timestamp", ""), arg("nonce", "")
             )
+            check_fresh(arg("timestamp", ""))
         except InvalidSignatureException:
             logger.warning("微信服务器验证签名错误：请核对公众号后台的 Token 与 YIWEN_WECHAT_TOKEN")
             return response.text("invalid signature", 403)
+        except StaleRequest as exc:
+            logger.warning("微信服务器验证请求已过期：%s（请核对服务器时钟）", exc)
+            return response.text("stale request", 403)
         return response.text(arg("echostr", ""))
 
     async def _receive(self, request: Request) -> HTTPResponse:
         arg = request.args.get
         signature, timestamp, nonce = arg("signature", ""), arg("timestamp", ""), arg("nonce", "")
         encrypted = arg("encrypt_type", "").lower() == "aes"
-        if signature or not encrypted:
-            check_signature(self.settings.token, signature, timestamp, nonce)
+        # Always, whatever the request claims: the body is untouched until this passes.
+        check_signature(self.settings.token, signature, timestamp, nonce)
+        check_fresh(timestamp)
         body = request.body or b""
         if len(body) > MAX_BODY_BYTES:
             raise BadRequest(f"body of {len(body)} bytes is too large")

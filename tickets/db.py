@@ -1,5 +1,8 @@
 """Engine and session factories for SQLite (embedded default) and PostgreSQL.
 
+Both engines are created with ``hide_parameters=True``: a database error must not copy
+names, phones and complaint facts into the log.
+
 SQLite needs care to survive many concurrent writers in one process or several:
 WAL mode lets readers run while one writer commits, ``busy_timeout`` makes a writer wait
 for the lock instead of failing, and write transactions start with ``BEGIN IMMEDIATE`` so
@@ -24,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tickets.settings import Settings
+from yiwen.service_secrets import create_private_file
 
 
 @dataclass(frozen=True)
@@ -69,12 +73,15 @@ def make_engine(settings: Settings) -> Engine:
             max_overflow=settings.db_max_overflow,
             pool_pre_ping=True,
             pool_timeout=60,
+            hide_parameters=True,
         )
     path = _sqlite_file(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Tickets hold personal data: owner-only from the start (-wal/-shm follow).
+        create_private_file(path)
     engine = create_engine(
         url,
+        hide_parameters=True,
         connect_args={"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_s},
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -89,7 +96,10 @@ def make_engine(settings: Settings) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        # FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss,
+        # and a ticket the citizen was told about (and the outbox marked delivered)
+        # would vanish and its number be reused.
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 

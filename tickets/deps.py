@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import re
 from dataclasses import dataclass
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -30,6 +32,8 @@ class ServiceState:
     db: Database
     calendar: WorkCalendar
     gazetteer: Gazetteer
+    #: The action server's credential (``Settings.service_token``), read once at start.
+    service_token: str = ""
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
@@ -76,3 +80,40 @@ def current_actor(
 
 
 Staff = Annotated[Actor, Depends(current_actor)]
+
+
+#: Header in which the authenticated action server names the conversation a look-up is
+#: made for: a hash of channel + sender id, never the raw id.
+CONVERSATION_HEADER = "X-Yiwen-Conversation"
+_CONVERSATION = re.compile(r"^[0-9a-f]{16,64}$")
+
+
+def is_service(request: Request, state: ServiceState) -> bool:
+    """Whether the caller presented the action server's token (constant-time compare)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip() or not state.service_token:
+        return False
+    return hmac.compare_digest(value.strip().encode(), state.service_token.encode())
+
+
+def require_service(request: Request, state: State) -> None:
+    """401 unless the caller is the action server (ticket creation is not public)."""
+    if not is_service(request, state):
+        raise ApiError(
+            401, message("errors.service_unauthorized"), headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+def conversation(request: Request, state: ServiceState) -> str | None:
+    """The conversation a look-up is made for, asserted by the action server only.
+
+    Anyone else's header is ignored: a client must not choose its own throttle bucket.
+    """
+    value = request.headers.get(CONVERSATION_HEADER, "").strip().lower()
+    if value and _CONVERSATION.match(value) and is_service(request, state):
+        return value
+    return None
+
+
+ServiceCaller = Annotated[None, Depends(require_service)]

@@ -64,6 +64,7 @@ _KIND_BY_TYPE = {
     "int_from_float": "integer",
     "string_pattern_mismatch": "pattern",
     "phone_invalid": "phone",
+    "control_char": "control_char",
     "json_invalid": "json_invalid",
     "json_type": "json_invalid",
 }
@@ -97,6 +98,8 @@ def _message_for(error: Mapping[str, Any], label_path: str, location: str) -> st
         text = str(error.get("msg", "")).removeprefix("Value error, ")
         if any("\u4e00" <= ch <= "\u9fff" for ch in text):
             return text
+    if label_path == "ticket_no" and err_type == "string_pattern_mismatch":
+        return message("validation.ticket_ref")
     if label_path == "body" and err_type in ("model_attributes_type", "model_type", "dict_type"):
         return message("validation.body")
     kind = _KIND_BY_TYPE.get(err_type)

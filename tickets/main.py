@@ -33,7 +33,9 @@ log = logging.getLogger("tickets")
 DESCRIPTION = """
 江门市市场监督管理局「邑问」投诉举报工单服务。
 
-* 市民端：提交投诉或举报（`Idempotency-Key` 保证重试不重复），凭工单号和手机号后四位查询进度。
+* 对话服务端：提交投诉或举报，须服务令牌 `Authorization: Bearer …`
+  （`Idempotency-Key` 保证重试不重复）。
+* 市民端：凭工单号和手机号后四位查询进度（失败过多会被限流）。
 * 工作人员端：按县（市、区）查看工单队列、受理、调解、办结，全部操作记入审计日志。
 
 所有错误信息为中文；422 的 `detail` 为逐项列表 `[{"field", "message"}]`。
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db=make_database(settings),
         calendar=WorkCalendar.from_file(settings.holidays_file),
         gazetteer=load_gazetteer(settings.gazetteer_file),
+        service_token=settings.service_token(),
     )
 
     @asynccontextmanager

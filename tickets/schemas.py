@@ -9,6 +9,7 @@ field citing the article, instead of a generic "field required".
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -31,6 +32,25 @@ Action = Literal["受理", "不予受理", "调解中", "调解成功", "调解�
 CountyOrUnassigned = Literal[
     "蓬江区", "江海区", "新会区", "台山市", "开平市", "鹤山市", "恩平市", "待分派"
 ]
+
+
+#: C0 controls except tab and line breaks, DEL, C1 controls and lone surrogates. No
+#: citizen types them; NUL in particular is refused by PostgreSQL (a 500 there, while
+#: SQLite stored it), so both databases now refuse them at validation with a 422.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+#: Ticket numbers citizens and the bot look up: JM2026-000123, or the outbox's
+#: LOCAL-20260105-7F3A9C reference. Anything else is a 422 before any database query.
+TICKET_REF_PATTERN = r"^(?i:JM[0-9]{4}-[0-9]{6}|LOCAL-[0-9]{8}-[0-9A-F]{6})$"
+STAFF_TICKET_NO_PATTERN = r"^(?i:JM[0-9]{4}-[0-9]{6})$"
+#: Free-text query parameters: no control characters (see ``CONTROL_CHARS``).
+PLAIN_TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+
+
+def has_control_chars(value: Any) -> bool:
+    """Whether ``value`` (a string, or a list of strings) holds a refused character."""
+    items = value if isinstance(value, list) else [value]
+    return any(isinstance(v, str) and CONTROL_CHARS.search(v) for v in items)
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -65,6 +85,14 @@ EvidenceRef = Annotated[str, Field(min_length=1, max_length=500)]
 
 class _In(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_chars(cls, value: Any) -> Any:
+        # Runs on every field of every request model (nested ones validate their own).
+        if has_control_chars(value):
+            raise PydanticCustomError("control_char", "contains control characters")
+        return value
 
 
 class ComplainantIn(_In):
@@ -289,3 +317,5 @@ class AuditPage(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unavailable"]
+    outbox: Literal["ok", "stuck"] = "ok"
+    outbox_stuck: int = Field(default=0, description="Submissions queued past the alert time.")

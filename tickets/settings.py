@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -70,11 +70,24 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to call the API."
     )
+    ticket_api_token: SecretStr | None = Field(
+        default=None,
+        description="Service credential of the action server: POST /api/tickets and "
+        "conversation-scoped look-ups need it as 'Authorization: Bearer …'. Unset: "
+        "generated once into <data_dir>/secrets/ticket_api_token (mode 600), which every "
+        "process of the stack reads.",
+    )
     lookup_max_failures: int = Field(
         default=5, ge=1, description="Failed citizen look-ups allowed per window."
     )
     lookup_window_s: int = Field(default=600, ge=1, description="Throttle window in seconds.")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    outbox_alert_minutes: float = Field(
+        default=30,
+        gt=0,
+        description="A submission still queued in the action server's outbox "
+        "(<data_dir>/outbox.sqlite3) this long makes /healthz report degraded.",
+    )
     timezone: str = Field(default="Asia/Shanghai", description="Where working days are counted.")
     holidays_file: Path = Field(
         default=PACKAGE_DIR / "holidays.yml",
@@ -88,6 +101,14 @@ class Settings(BaseSettings):
         "for complaints (Art. 14), so this is the bureau's own target.",
     )
     run_migrations: bool = Field(default=True, description="Run Alembic upgrade at start.")
+
+    def service_token(self) -> str:
+        """The configured ticket-API token, or the shared generated one (see the field)."""
+        from yiwen.service_secrets import TICKET_API_TOKEN, read_or_create, secret_path
+
+        if self.ticket_api_token is not None and self.ticket_api_token.get_secret_value():
+            return self.ticket_api_token.get_secret_value().strip()
+        return read_or_create(secret_path(TICKET_API_TOKEN, self.data_dir))
 
     @property
     def effective_database_url(self) -> str:

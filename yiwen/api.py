@@ -6,18 +6,94 @@ with a Chinese message the widget can show verbatim.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
+import threading
+import time
 import unicodedata
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
 MAX_QUESTION_CHARS = 2000
 
-router = APIRouter(tags=["knowledge"])
+THROTTLED = "提问太频繁了，请约 {seconds} 秒后再试。如需人工服务，请拨打 12315 热线。"
+
+
+class QuestionThrottle(Exception):
+    """Too many questions from one client address in the current window."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+class ClientRateLimiter:
+    """Fixed-window counter per client address, in this process.
+
+    Enough for the app process (one per deployment behind the proxy); its memory is
+    bounded because a window's counters are dropped when the next window starts.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bucket = -1
+        self._counts: dict[str, int] = {}
+
+    def hit(self, client: str, limit: int, window: float, now: float | None = None) -> int:
+        """0 when allowed, else the seconds until the window ends."""
+        now = time.time() if now is None else now
+        bucket = int(now // window)
+        with self._lock:
+            if bucket != self._bucket:
+                self._bucket, self._counts = bucket, {}
+            count = self._counts.get(client, 0) + 1
+            self._counts[client] = count
+        if count <= limit:
+            return 0
+        return max(1, math.ceil((bucket + 1) * window - now))
+
+
+def client_group(host: str | None) -> str:
+    """IPv4 as is, IPv6 per /64 (one subscriber's block)."""
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return host or "unknown"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+    return str(address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else address)
+
+
+_limiter = ClientRateLimiter()
+
+
+def throttle_questions(request: Request) -> None:
+    """Dependency of /api/ask and /api/search: 429 in Chinese past the per-client rate."""
+    from yiwen.settings import get_settings
+
+    settings = get_settings()
+    client = client_group(request.client.host if request.client else None)
+    wait = _limiter.hit(client, settings.ask_rate_limit, settings.ask_rate_window_s)
+    if wait:
+        raise QuestionThrottle(wait)
+
+
+async def question_throttled(_request: Request, exc: Exception) -> JSONResponse:
+    """The 429 reply (installed on the app by ``yiwen.app``)."""
+    seconds = exc.retry_after if isinstance(exc, QuestionThrottle) else 60
+    return JSONResponse(
+        status_code=429,
+        content={"detail": THROTTLED.format(seconds=seconds)},
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+router = APIRouter(tags=["knowledge"], dependencies=[Depends(throttle_questions)])
 
 
 def check_question(text: str) -> str:

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from yiwen.api import QuestionThrottle, question_throttled
 from yiwen.api import router as knowledge_router
 
 log = logging.getLogger("yiwen.app")
@@ -86,6 +87,7 @@ def create_app(preload: bool = True) -> FastAPI:
         async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
             return JSONResponse(status_code=422, content={"detail": chinese_validation_errors(exc)})
 
+    app.add_exception_handler(QuestionThrottle, question_throttled)
     app.include_router(knowledge_router)
     try:
         from channels.webchat import mount as mount_widget

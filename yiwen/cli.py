@@ -128,9 +128,11 @@ def bench(lawrefbook: bool, dense_sample: int) -> None:
 def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
+    from yiwen import pii
     from yiwen.app import create_app
     from yiwen.settings import get_settings
 
+    pii.install()
     s = get_settings()
     uvicorn.run(create_app(), host=host or s.host, port=port or s.port, ws="none", log_level="info")
 
@@ -154,6 +156,35 @@ def shell(url: str | None) -> None:
     sys.exit(run_shell(url or rasa_url_from_env(), read, click.echo))
 
 
+@main.command(
+    help="按保留期限清除个人数据：已送达的待发队列内容、对话事件、复核日志中的提问人标识。"
+)
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=1),
+    required=True,
+    help="清除多少天以前的数据（例如 90）。",
+)
+def purge(days: int) -> None:
+    import os
+
+    from bot.actions import settings as action_settings
+    from yiwen.retention import purge as run_purge
+    from yiwen.services import settings_env
+
+    os.environ.update(settings_env())  # .env underneath, as the services see it
+    report = run_purge(
+        days,
+        outbox_path=action_settings.outbox_path(),
+        database_url=action_settings.database_url(),
+        tracker_store_url=os.environ.get("YIWEN_RASA_TRACKER_STORE_URL", "").strip(),
+    )
+    click.echo(f"保留期限 {days} 天：")
+    for line in report.lines():
+        click.echo(f"  {line}")
+
+
 def _mount_optional() -> None:
     """Sub-commands owned by other packages, mounted when those packages are present."""
     try:
@@ -164,9 +195,11 @@ def _mount_optional() -> None:
     except ImportError:
         pass
     try:
+        from bot.actions.outbox import outbox_cli
         from bot.actions.review_log import misses
 
         main.add_command(misses)
+        main.add_command(outbox_cli)
     except ImportError:
         pass
 

@@ -3,6 +3,11 @@
 Why a small supervisor instead of a process manager: `make run` must work on a
 fresh clone with nothing but the two environments, and Ctrl-C / SIGTERM must
 take every child down with it (each child gets its own process group).
+
+Once the stack is up, a child that dies is restarted with backoff (1 s, 2 s, 4 s … at
+most 30 s; back to 1 s after a minute of running) while the others keep serving, and
+the supervisor says so in its log. Stopping everything on one crash took the ticket API
+and the outbox retry worker down with, say, a crashed action server.
 """
 
 from __future__ import annotations
@@ -28,6 +33,15 @@ class Service:
     cwd: Path = REPO_ROOT
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
+    #: What readiness is checked on; may carry a server-side token, so it is never shown.
+    ready_url: str = ""
+    restarts: int = 0
+    started_at: float = 0.0
+    restart_at: float | None = None
+
+    @property
+    def readiness_url(self) -> str:
+        return self.ready_url or self.health_url
 
 
 def app_service() -> Service:
@@ -51,7 +65,20 @@ def settings_env() -> dict[str, str]:
     return {**dotenv, **os.environ}
 
 
+def ensure_service_secrets(env: dict[str, str]) -> None:
+    """Generate the stack's shared secrets (mode 600, in the data dir) unless configured.
+
+    Done once here, before any child starts, so the app and the action server read the
+    same ticket-API token and Rasa the same admin token (see ``yiwen.service_secrets``).
+    """
+    from yiwen.service_secrets import RASA_AUTH_TOKEN, TICKET_API_TOKEN, service_secret
+
+    for name in (TICKET_API_TOKEN, RASA_AUTH_TOKEN):
+        service_secret(name, env)
+
+
 def all_services() -> list[Service]:
+    ensure_service_secrets(settings_env())
     services = [app_service()]
     try:
         from bot.services import rasa_services
@@ -63,6 +90,7 @@ def all_services() -> list[Service]:
                 name=spec["name"],
                 cmd=list(spec["cmd"]),
                 health_url=spec["health_url"],
+                ready_url=spec.get("ready_url", ""),
                 cwd=Path(spec.get("cwd", REPO_ROOT)),
                 env=dict(spec.get("env", {})),
             )
@@ -70,11 +98,13 @@ def all_services() -> list[Service]:
     return services
 
 
-def _healthy(url: str) -> bool:
+def _healthy(url: str, strict: bool = False) -> bool:
+    """Any answer below 500 counts, or only 200 when ``strict`` (Rasa's ``/status``)."""
     try:
-        return httpx.get(url, timeout=2).status_code < 500
+        code = httpx.get(url, timeout=2).status_code
     except httpx.HTTPError:
         return False
+    return code == 200 if strict else code < 500
 
 
 def stop(services: list[Service], grace: float = 15.0) -> None:
@@ -89,6 +119,45 @@ def stop(services: list[Service], grace: float = 15.0) -> None:
             svc.proc.wait(timeout=max(0.1, deadline - time.time()))
         except subprocess.TimeoutExpired:
             os.killpg(svc.proc.pid, signal.SIGKILL)
+
+
+#: Seconds before the n-th consecutive restart of a crashed child.
+RESTART_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+#: A child that ran this long before dying starts its backoff afresh.
+STABLE_AFTER_S = 60.0
+
+
+def spawn(svc: Service) -> None:
+    svc.proc = subprocess.Popen(
+        svc.cmd, cwd=svc.cwd, env={**os.environ, **svc.env}, start_new_session=True
+    )
+    svc.started_at = time.time()
+    svc.restart_at = None
+
+
+def supervise(svc: Service, now: float) -> None:
+    """Restart ``svc`` with backoff if it died; called about once a second."""
+    if svc.restart_at is not None:
+        if now >= svc.restart_at:
+            print(f"==> 重启 {svc.name}（第 {svc.restarts} 次）", flush=True)
+            spawn(svc)
+        return
+    if svc.proc is None or svc.proc.poll() is None:
+        return
+    code = svc.proc.returncode
+    try:  # leftovers of the dead child's process group would hold its port
+        os.killpg(svc.proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if now - svc.started_at > STABLE_AFTER_S:
+        svc.restarts = 0
+    delay = RESTART_BACKOFF_S[min(svc.restarts, len(RESTART_BACKOFF_S) - 1)]
+    svc.restarts += 1
+    svc.restart_at = now + delay
+    print(
+        f"警告：{svc.name} 意外退出（退出码 {code}），{delay:.0f} 秒后重启；其他服务照常运行。",
+        flush=True,
+    )
 
 
 def run_all(startup_timeout: float = 600.0) -> int:
@@ -108,9 +177,7 @@ def run_all(startup_timeout: float = 600.0) -> int:
     try:
         for svc in services:
             print(f"==> 启动 {svc.name}：{' '.join(svc.cmd[-4:])}", flush=True)
-            svc.proc = subprocess.Popen(
-                svc.cmd, cwd=svc.cwd, env={**os.environ, **svc.env}, start_new_session=True
-            )
+            spawn(svc)
         pending = list(services)
         started = time.time()
         while pending and not stopping:
@@ -120,7 +187,7 @@ def run_all(startup_timeout: float = 600.0) -> int:
                         f"错误：{svc.name} 启动失败（退出码 {svc.proc.returncode}），见上方日志。"
                     )
                     return 1
-                if _healthy(svc.health_url):
+                if _healthy(svc.readiness_url, strict=bool(svc.ready_url)):
                     print(
                         f"==> {svc.name} 就绪（{time.time() - started:.0f} 秒）：{svc.health_url}"
                     )
@@ -146,11 +213,8 @@ def run_all(startup_timeout: float = 600.0) -> int:
             print("按 Ctrl-C 停止全部服务。", flush=True)
         while not stopping:
             for svc in services:
-                if svc.proc is not None and svc.proc.poll() is not None:
-                    code = svc.proc.returncode
-                    print(f"错误：{svc.name} 意外退出（退出码 {code}），正在停止其他服务。")
-                    return 1
-            time.sleep(1)
+                supervise(svc, time.time())
+            time.sleep(0.5)
         return 0
     finally:
         print("==> 正在停止全部服务…", flush=True)

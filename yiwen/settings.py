@@ -43,6 +43,10 @@ class KnowledgeSettings(BaseSettings):
     encoder_threads: int | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    # Questions per client address (IPv6: per /64) per window on /api/ask and /api/search;
+    # each one costs an encoder pass, so one client must not be able to take them all.
+    ask_rate_limit: int = Field(default=30, ge=1)
+    ask_rate_window_s: float = Field(default=60.0, gt=0)
 
     @property
     def index_dir(self) -> Path:

@@ -24,13 +24,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import click
+
 from bot.actions import settings
 from bot.actions.ticket_client import (
+    TicketConflict,
     TicketCreated,
     TicketRejected,
+    TicketThrottled,
     TicketUnavailable,
     create_ticket,
 )
+from yiwen.service_secrets import create_private_file
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +107,9 @@ class Outbox:
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path else settings.outbox_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The outbox holds whole complaints (names, phones, addresses): the file is
+        # created owner-only before SQLite opens it (its -wal/-shm files follow its mode).
+        create_private_file(self.path)
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
 
@@ -199,8 +206,29 @@ class Outbox:
                 (attempts, error[:500], time.time() + delay, _now_iso(), local_ref),
             )
 
+    def stuck(self, older_than_s: float, now: float | None = None) -> list[OutboxItem]:
+        """Items still pending ``older_than_s`` seconds after they were queued."""
+        cutoff = datetime.fromtimestamp((now or time.time()) - older_than_s, UTC)
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM outbox WHERE status = 'pending' AND created_at < ?"
+                " ORDER BY created_at",
+                (cutoff.isoformat(timespec="seconds"),),
+            ).fetchall()
+        return [_row_to_item(r) for r in rows]
+
+    def requeue(self, local_ref: str) -> bool:
+        """Make a pending or rejected item due now (an operator fixed the cause)."""
+        with self._connect() as conn:
+            cursor = conn.execute(
+                "UPDATE outbox SET status='pending', next_attempt_at=?, updated_at=?"
+                " WHERE upper(local_ref)=upper(?) AND status IN ('pending', 'rejected')",
+                (time.time(), _now_iso(), local_ref),
+            )
+            return bool(cursor.rowcount)
+
     def mark_rejected(self, local_ref: str, detail: Any) -> None:
-        """422: retrying cannot help; keep the data for staff, stop retrying."""
+        """A 4xx retrying cannot fix: keep the data for staff, stop retrying."""
         with self._connect() as conn:
             conn.execute(
                 "UPDATE outbox SET status='rejected', attempts=attempts+1, last_error=?,"
@@ -213,15 +241,27 @@ Sender = Callable[[dict[str, Any], str], TicketCreated]
 
 
 def deliver_item(outbox: Outbox, item: OutboxItem, send: Sender = create_ticket) -> Status:
-    """One delivery attempt for ``item``; returns the resulting status."""
+    """One delivery attempt for ``item``; returns the resulting status.
+
+    A 4xx that retrying cannot fix (422, 409 …) marks the item rejected: staff see it in
+    ``yiwen outbox list`` and the citizen hears it on their next look-up. A 429 or an
+    unreachable API backs off and stays pending; so does 401/403 (a token to fix).
+    """
     try:
         created = send(item.payload, item.idempotency_key)
-    except TicketRejected as exc:
-        logger.warning("outbox %s rejected by ticket API: %s", item.local_ref, exc.detail)
+    except (TicketRejected, TicketConflict) as exc:
+        logger.warning(
+            "outbox %s rejected by ticket API (%s): %s", item.local_ref, exc.status_code, exc.detail
+        )
         outbox.mark_rejected(item.local_ref, exc.detail)
         return "rejected"
+    except TicketThrottled as exc:
+        logger.info("outbox %s throttled, retrying later: %s", item.local_ref, exc.detail)
+        outbox.mark_failed(item.local_ref, f"429: {exc.detail}")
+        return "pending"
     except TicketUnavailable as exc:
-        logger.info("outbox %s still undeliverable: %s", item.local_ref, exc)
+        log = logger.error if exc.status_code in (401, 403) else logger.info
+        log("outbox %s still undeliverable: %s", item.local_ref, exc)
         outbox.mark_failed(item.local_ref, str(exc))
         return "pending"
     outbox.mark_delivered(item.local_ref, created)
@@ -234,7 +274,14 @@ def deliver_pending(
 ) -> int:
     """Try every item due at ``now`` once; returns how many were delivered."""
     box = outbox or Outbox()
-    return sum(deliver_item(box, item, send) == "delivered" for item in box.due(now))
+    delivered = 0
+    for item in box.due(now):
+        try:  # one bad item must not stop the others
+            delivered += deliver_item(box, item, send) == "delivered"
+        except Exception as exc:
+            logger.exception("outbox %s: delivery attempt failed", item.local_ref)
+            box.mark_failed(item.local_ref, f"{type(exc).__name__}")
+    return delivered
 
 
 class RetryWorker(threading.Thread):
@@ -265,3 +312,51 @@ class RetryWorker(threading.Thread):
     def stop(self, timeout: float = 5.0) -> None:
         self._stop_event.set()
         self.join(timeout)
+
+
+# ------------------------------------------------------------------------ operators
+@click.group("outbox", help="待发队列：列出未送达或被拒收的投诉举报，修复原因后重新投递。")
+def outbox_cli() -> None:
+    pass
+
+
+@outbox_cli.command("list", help="列出待发队列（默认只列未送达和被拒收的；不显示个人信息）。")
+@click.option("--all", "show_all", is_flag=True, help="包括已送达的。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 行输出。")
+def outbox_list(show_all: bool, as_json: bool) -> None:
+    items = [i for i in Outbox().all() if show_all or i.status != "delivered"]
+    if not items:
+        click.echo("待发队列为空。" if show_all else "没有未送达或被拒收的工单。")
+        return
+    for item in items:
+        row = {
+            "local_ref": item.local_ref,
+            "kind": item.kind,
+            "status": item.status,
+            "attempts": item.attempts,
+            "ticket_no": item.ticket_no,
+            "last_error": (item.last_error or "")[:200],
+        }
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(
+                f"{item.local_ref}  {item.kind}  {item.status}  尝试 {item.attempts} 次"
+                f"{'  → ' + item.ticket_no if item.ticket_no else ''}"
+                f"{'  错误：' + row['last_error'] if row['last_error'] else ''}"
+            )
+
+
+@outbox_cli.command("retry", help="把指定的（或全部被拒收的）条目重新排队，由动作服务器立即重投。")
+@click.argument("refs", nargs=-1)
+@click.option("--rejected", is_flag=True, help="重新排队全部被拒收的条目。")
+def outbox_retry(refs: tuple[str, ...], rejected: bool) -> None:
+    box = Outbox()
+    targets = list(refs)
+    if rejected:
+        targets += [i.local_ref for i in box.all() if i.status == "rejected"]
+    if not targets:
+        raise click.UsageError("请给出 LOCAL-… 编号，或使用 --rejected。")
+    for ref in targets:
+        ok = box.requeue(ref)
+        click.echo(f"{ref}：{'已重新排队' if ok else '未找到，或已送达'}")

@@ -3,7 +3,8 @@
 Staff read it (``yiwen misses``) to write FAQ entries for what citizens
 actually ask. It lives in the app database (``YIWEN_DATABASE_URL``) and this
 module creates its own ``review_log`` table when missing, so it works before
-any migration runs. Phone numbers in questions are masked before storage.
+any migration runs. Phone numbers in questions are masked before storage, and
+``yiwen purge`` forgets who asked (sender id, channel) after the retention period.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from sqlalchemy.engine import make_url
 
 from bot.actions import settings
 from bot.actions.parsing.phone import mask_phones_in_text
+from yiwen.pii import mask_text
+from yiwen.service_secrets import create_private_file
 
 Feedback = Literal["helpful", "unhelpful"]
 
@@ -59,8 +62,9 @@ review_log = Table(
 def _engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=True)
+        create_private_file(Path(parsed.database))  # owner-only from the start
+    # hide_parameters: a database error must not copy citizens' questions into the log.
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     metadata.create_all(engine, checkfirst=True)
     return engine
 
@@ -86,7 +90,8 @@ def record(
         "created_at": datetime.now(UTC),
         "sender_id": sender_id,
         "channel": channel,
-        "question": mask_phones_in_text(question),
+        # The parser's masking, then the shared one: full-width and dotted numbers too.
+        "question": mask_text(mask_phones_in_text(question)),
         "answer": answer,
         "abstained": abstained,
         "feedback": feedback,

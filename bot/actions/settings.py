@@ -27,6 +27,18 @@ def ticket_api_url() -> str:
     return (os.environ.get("YIWEN_TICKET_API_URL") or "http://127.0.0.1:8000").rstrip("/")
 
 
+def ticket_api_token() -> str:
+    """The action server's credential for the ticket API (``Authorization: Bearer …``).
+
+    ``YIWEN_TICKET_API_TOKEN`` when set, else the token ``yiwen up`` generated into
+    ``<data_dir>/secrets/ticket_api_token`` (mode 600; created here if missing), the
+    same file the ticket API reads.
+    """
+    from yiwen.service_secrets import TICKET_API_TOKEN, service_secret
+
+    return service_secret(TICKET_API_TOKEN, data_dir=data_dir())
+
+
 def ticket_timeout_s() -> float:
     """How long a chat turn waits for the ticket API before queueing in the outbox."""
     return float(os.environ.get("YIWEN_TICKET_TIMEOUT", "5"))

@@ -1,5 +1,11 @@
 """Action-server start-up: preload the knowledge engine and start the outbox retrier.
 
+The preload runs in a background thread: the server must answer within seconds of a
+(re)start, because forms, submissions and status look-ups need no engine, and after a
+crash ``yiwen up`` restarts it while citizens are mid-complaint. A knowledge question
+that arrives during the warm-up waits for the engine (``retrieval.engine`` loads it
+once, under a lock).
+
 Runs once, when ``python -m rasa_sdk --actions bot.actions`` imports this
 package (detected from ``__main__``) or when ``YIWEN_ACTIONS_PRELOAD=1``.
 Importing ``bot.actions`` anywhere else (tests, ``yiwen misses``) stays cheap.
@@ -49,8 +55,11 @@ def start() -> None:
             return
         _started = True
     from bot.actions.outbox import RetryWorker
+    from yiwen import pii
 
-    preload_engine()
+    # Before anything logs a phone number or an httpx URL with phone_last4 in it.
+    pii.install()
+    threading.Thread(target=preload_engine, name="yiwen-preload", daemon=True).start()
     worker = RetryWorker()
     worker.start()
     logger.info("outbox retry worker started (every %.0f s)", worker.interval_s)

@@ -2,8 +2,13 @@
 
 The ticket API checks the digits and throttles repeated failures; a wrong
 number and an unknown ticket get the same answer, so nobody can probe other
-people's tickets. A ``LOCAL-…`` reference is resolved through the outbox:
-still queued, or delivered (then the real ticket is looked up).
+people's tickets. Failures are counted per conversation (the action server
+passes a hash of channel + sender, authenticated by its service token), so one
+person's wrong guesses do not lock out everyone else who talks to the bot.
+
+A ``LOCAL-…`` reference goes through the same throttle: it is looked up at the
+ticket API first (which knows the reference once the outbox delivered it); only
+when the API does not know it does the outbox say whether it is still queued.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from bot.actions.ticket_client import (
     TicketNotFound,
     TicketThrottled,
     TicketUnavailable,
+    conversation_id,
     get_status_async,
 )
 
@@ -145,40 +151,55 @@ class ActionCheckTicketStatus(Action):
         if not ref or not last4:
             dispatcher.utter_message(response="utter_invalid_ticket_no")
             return done
-        ticket_no = ref
-        if ref.upper().startswith("LOCAL-"):
-            item = await asyncio.to_thread(Outbox().get, ref)
-            if item is None or item.phone_last4 != last4:
-                dispatcher.utter_message(response="utter_ticket_not_found")
-                return done
-            if item.status == "pending":
-                dispatcher.utter_message(response="utter_ticket_pending_local", local_ref=ref)
-                return done
-            if item.status == "rejected" or not item.ticket_no:
-                dispatcher.utter_message(response="utter_ticket_local_rejected", local_ref=ref)
-                return done
-            dispatcher.utter_message(
-                response="utter_ticket_local_delivered", local_ref=ref, ticket_no=item.ticket_no
-            )
-            ticket_no = item.ticket_no
+        conversation = conversation_id(tracker.get_latest_input_channel(), tracker.sender_id)
+        is_local = ref.upper().startswith("LOCAL-")
         try:
-            data = await get_status_async(ticket_no, last4)
+            data = await get_status_async(ref, last4, conversation=conversation)
         except TicketNotFound:
-            dispatcher.utter_message(response="utter_ticket_not_found")
+            if not (is_local and await self._queued(dispatcher, ref, last4)):
+                dispatcher.utter_message(response="utter_ticket_not_found")
             return done
         except TicketThrottled as exc:
             detail = _detail_text(exc.detail)
             dispatcher.utter_message(response="utter_ticket_throttled", detail=detail)
             return done
         except TicketUnavailable:
-            dispatcher.utter_message(response="utter_ticket_service_unavailable")
+            # The API is down: a queued complaint is then still queued; say so, nothing more.
+            if not (is_local and await self._queued(dispatcher, ref, last4, pending_only=True)):
+                dispatcher.utter_message(response="utter_ticket_service_unavailable")
             return done
+        ticket_no = str(data.get("ticket_no") or ref)
+        if is_local:
+            dispatcher.utter_message(
+                response="utter_ticket_local_delivered", local_ref=ref, ticket_no=ticket_no
+            )
         dispatcher.utter_message(
             response="utter_ticket_status",
-            ticket_no=data.get("ticket_no", ticket_no),
+            ticket_no=ticket_no,
             status=_status_label(data.get("status")),
             county_display=county_display(data.get("county")),
             accept_deadline=data.get("accept_deadline") or label("unknown"),
             history=_history(data),
         )
         return done
+
+    @staticmethod
+    async def _queued(
+        dispatcher: CollectingDispatcher, ref: str, last4: str, pending_only: bool = False
+    ) -> bool:
+        """Tell the citizen their ``LOCAL-…`` submission is still queued (or was rejected).
+
+        Called only after the ticket API counted the attempt, or could not be reached.
+        """
+        item = await asyncio.to_thread(Outbox().get, ref)
+        if item is None or item.phone_last4 != last4:
+            return False
+        if item.status == "pending":
+            dispatcher.utter_message(response="utter_ticket_pending_local", local_ref=ref)
+            return True
+        if pending_only:
+            return False
+        if item.status == "rejected" or not item.ticket_no:
+            dispatcher.utter_message(response="utter_ticket_local_rejected", local_ref=ref)
+            return True
+        return False

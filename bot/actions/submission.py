@@ -25,6 +25,7 @@ from bot.actions.outbox import Outbox
 from bot.actions.parsing.county import COUNTIES
 from bot.actions.parsing.phone import find_phone
 from bot.actions.ticket_client import (
+    TicketConflict,
     TicketCreated,
     TicketRejected,
     TicketThrottled,
@@ -183,7 +184,8 @@ class _SubmitAction(Action, ABC):
         except TicketRejected as exc:
             await asyncio.to_thread(outbox.mark_rejected, item.local_ref, exc.detail)
             return self._reopen(dispatcher, exc.field_errors)
-        except (TicketUnavailable, TicketThrottled) as exc:
+        except (TicketUnavailable, TicketThrottled, TicketConflict) as exc:
+            # Queued: the worker retries, or flags it for staff if retrying cannot help.
             logger.warning("ticket API unavailable, %s queued: %s", item.local_ref, exc)
             await asyncio.to_thread(outbox.mark_failed, item.local_ref, str(exc))
             dispatcher.utter_message(response="utter_submission_queued", local_ref=item.local_ref)

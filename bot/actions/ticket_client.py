@@ -1,13 +1,17 @@
 """Client for the ticket API (``tickets/``), sync for the retry worker, async for actions.
 
 Errors are sorted by what the caller should do: :class:`TicketUnavailable`
-(network, timeout, 5xx → queue in the outbox and retry), :class:`TicketRejected`
-(422 → ask the user to fix a field), :class:`TicketNotFound` (404) and
-:class:`TicketThrottled` (429 → show the server's message).
+(network, timeout, 5xx, and 401/403 — a token the operator must fix — → queue in
+the outbox and retry), :class:`TicketRejected` (422 and other 4xx → ask the user to
+fix a field; the outbox stops retrying), :class:`TicketConflict` (409: the
+idempotency key was used for other content; retrying cannot help),
+:class:`TicketNotFound` (404 on a look-up) and :class:`TicketThrottled` (429 →
+show the server's message, or retry later).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +40,10 @@ class TicketRejected(TicketApiError):
     def field_errors(self) -> list[dict[str, str]]:
         detail = self.detail if isinstance(self.detail, list) else []
         return [d for d in detail if isinstance(d, dict)]
+
+
+class TicketConflict(TicketApiError):
+    """409: the idempotency key already names a different submission."""
 
 
 class TicketNotFound(TicketApiError):
@@ -80,13 +88,14 @@ def _created(response: httpx.Response) -> TicketCreated:
             return TicketCreated.from_json(response.json())
         except (ValueError, KeyError, TypeError) as exc:
             raise TicketUnavailable(f"unexpected ticket API reply: {exc}") from exc
-    if response.status_code == 422:
-        raise TicketRejected("ticket rejected", _detail(response), 422)
-    if response.status_code == 429:
+    code = response.status_code
+    if code == 429:
         raise TicketThrottled("throttled", _detail(response), 429)
-    raise TicketUnavailable(
-        f"ticket API answered {response.status_code}", _detail(response), response.status_code
-    )
+    if code == 409:
+        raise TicketConflict("idempotency conflict", _detail(response), 409)
+    if 400 <= code < 500 and code not in (401, 403, 408):
+        raise TicketRejected(f"ticket rejected ({code})", _detail(response), code)
+    raise TicketUnavailable(f"ticket API answered {code}", _detail(response), code)
 
 
 def _status(response: httpx.Response) -> dict[str, Any]:
@@ -107,6 +116,29 @@ def _url(path: str, base_url: str | None) -> str:
     return f"{(base_url or settings.ticket_api_url()).rstrip('/')}{path}"
 
 
+#: Where the ticket API reads the conversation a look-up is made for (tickets.deps).
+CONVERSATION_HEADER = "X-Yiwen-Conversation"
+
+
+def conversation_id(channel: str | None, sender_id: str | None) -> str:
+    """The conversation as the ticket API's throttle knows it: a hash, not the sender id.
+
+    Channel and sender together, so the same id on two channels stays two conversations.
+    """
+    raw = f"{channel or 'unknown'}\x1f{sender_id or ''}".encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def _headers(idempotency_key: str | None = None, conversation: str | None = None) -> dict[str, str]:
+    """The service credential, plus the request's own headers."""
+    headers = {"Authorization": f"Bearer {settings.ticket_api_token()}"}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    if conversation:
+        headers[CONVERSATION_HEADER] = conversation
+    return headers
+
+
 def create_ticket(
     payload: dict[str, Any],
     idempotency_key: str,
@@ -121,7 +153,7 @@ def create_ticket(
             response = c.post(
                 _url("/api/tickets", base_url),
                 json=payload,
-                headers={"Idempotency-Key": idempotency_key},
+                headers=_headers(idempotency_key),
             )
     except httpx.HTTPError as exc:
         raise TicketUnavailable(f"ticket API unreachable: {exc!r}") from exc
@@ -144,7 +176,7 @@ async def create_ticket_async(
             response = await client.post(
                 _url("/api/tickets", base_url),
                 json=payload,
-                headers={"Idempotency-Key": idempotency_key},
+                headers=_headers(idempotency_key),
             )
     except httpx.HTTPError as exc:
         raise TicketUnavailable(f"ticket API unreachable: {exc!r}") from exc
@@ -155,17 +187,25 @@ async def get_status_async(
     ticket_no: str,
     phone_last4: str,
     *,
+    conversation: str | None = None,
     base_url: str | None = None,
     timeout: float | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> dict[str, Any]:
-    """GET /api/tickets/{ticket_no}?phone_last4=…; the server checks the phone and throttles."""
+    """GET /api/tickets/{ticket_no}?phone_last4=…; the server checks the phone and throttles.
+
+    ``conversation`` (see :func:`conversation_id`) makes the server count failures for
+    this conversation instead of for the action server's address, which all bot users
+    share.
+    """
     try:
         async with httpx.AsyncClient(
             timeout=timeout or settings.ticket_timeout_s(), transport=transport
         ) as client:
             response = await client.get(
-                _url(f"/api/tickets/{ticket_no}", base_url), params={"phone_last4": phone_last4}
+                _url(f"/api/tickets/{ticket_no}", base_url),
+                params={"phone_last4": phone_last4},
+                headers=_headers(conversation=conversation),
             )
     except httpx.HTTPError as exc:
         raise TicketUnavailable(f"ticket API unreachable: {exc!r}") from exc

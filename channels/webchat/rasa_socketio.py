@@ -11,9 +11,11 @@ Why this exists (checked with rasa 3.6.21 + python-socketio 5.18):
   custom payload that is not shaped ``{"data": ...}`` raises ``TypeError`` and the
   reply is lost.
 
-``PersistentSocketIOInput`` re-registers those two handlers and changes nothing
-else; ``credentials.yml`` names it instead of ``socketio``. It runs inside the Rasa
-server (Python 3.10).
+``PersistentSocketIOInput`` re-registers those two handlers; ``credentials.yml``
+names it instead of ``socketio``. The message handler also applies the public chat
+limits (``channels.webchat.limits``): a message that is too long, or from a session or
+address that sends too fast, gets a polite Chinese reply instead of a turn. It runs
+inside the Rasa server (Python 3.10).
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from channels.webchat.limits import ChatGuard
+from yiwen import pii
+
 logger = logging.getLogger(__name__)
+pii.install()  # Rasa's process: mask personal data in every log record from here on
 
 
 class CustomJsonSocketIOOutput(SocketIOOutput):
@@ -60,6 +66,17 @@ class PersistentSocketIOInput(SocketIOInput):
         sio = self.sio
         assert sio is not None  # set by the parent's blueprint()
         namespace = self.namespace
+        guard = ChatGuard()
+
+        def client_ip(sid: str) -> str:
+            try:
+                environ = sio.get_environ(sid, namespace=namespace) or {}
+            except Exception:
+                return ""
+            request = environ.get("sanic.request")
+            if request is not None:
+                return str(request.remote_addr or request.ip or "")
+            return str(environ.get("REMOTE_ADDR") or "")
 
         async def session_request(sid: str, data: dict[str, Any] | None) -> None:
             data = data if isinstance(data, dict) else {}
@@ -86,8 +103,15 @@ class PersistentSocketIOInput(SocketIOInput):
                 except ValueError:
                     metadata = {}
             text = data.get("message", "")
+            text = text if isinstance(text, str) else ""
+            refusal = await guard.refusal(sender_id, client_ip(sid), text)
+            if refusal is not None:
+                await sio.emit(
+                    self.bot_message_evt, {"text": refusal[1]}, room=sid, namespace=namespace
+                )
+                return
             message = UserMessage(
-                text if isinstance(text, str) else "",
+                text,
                 CustomJsonSocketIOOutput(sio, self.bot_message_evt),
                 sender_id,
                 input_channel=self.name(),

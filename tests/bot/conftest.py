@@ -206,6 +206,10 @@ class TicketServer:
         self.proc: Any = None
         self.log = tmp / "tickets.log"
         self._admin_token: str | None = None
+        #: The action server's credential (YIWEN_TICKET_API_TOKEN) this service expects.
+        import secrets
+
+        self.service_token = "svc_" + secrets.token_urlsafe(24)
 
     def start(self) -> None:
         import subprocess
@@ -218,6 +222,7 @@ class TicketServer:
         env.update(
             YIWEN_DATABASE_URL=self.database_url,
             YIWEN_DATA_DIR=str(self.tmp),
+            YIWEN_TICKET_API_TOKEN=self.service_token,
             PYTHONPATH=str(REPO),
         )
         self.proc = subprocess.Popen(
@@ -301,4 +306,5 @@ def ticket_server(ticket_service: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     if ticket_service.proc is None:
         ticket_service.start()
     monkeypatch.setenv("YIWEN_TICKET_API_URL", ticket_service.base_url)
+    monkeypatch.setenv("YIWEN_TICKET_API_TOKEN", ticket_service.service_token)
     return ticket_service

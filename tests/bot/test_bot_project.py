@@ -121,13 +121,17 @@ def test_services_for_yiwen_up() -> None:
     assert actions["env"]["YIWEN_DATABASE_URL"] == "sqlite:///x.db"
     assert actions["health_url"] == "http://127.0.0.1:5055/health"
     cmd = rasa["cmd"]
-    assert cmd[1:3] == ["run", "--enable-api"]
+    # Rasa starts through bot.rasa_server, which adds the admin token out of sight.
+    assert cmd[1:5] == ["-m", "bot.rasa_server", "run", "--enable-api"]
+    assert "--auth-token" not in cmd
     assert cmd[cmd.index("--model") + 1] == f"bot/models/{train.content_hash()}.tar.gz"
     assert cmd[cmd.index("--interface") + 1] == "127.0.0.1"
     assert cmd[cmd.index("--credentials") + 1] == "bot/credentials.yml"
     assert rasa["health_url"] == "http://127.0.0.1:5005/"
+    assert rasa["ready_url"].startswith("http://127.0.0.1:5005/status?token=")
     endpoints = yaml.safe_load((REPO / "bot" / "endpoints.yml").read_text(encoding="utf-8"))
     assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:5055/webhook"
     credentials = yaml.safe_load((REPO / "bot" / "credentials.yml").read_text(encoding="utf-8"))
-    assert "rest" in credentials  # the widget's socket.io channel is owned by channels/
+    # REST with the public limits; the widget's socket.io channel is owned by channels/
+    assert "channels.webchat.rest.LimitedRestInput" in credentials
     assert any("socketio" in name.lower() for name in credentials)

@@ -144,6 +144,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         SANIC_HOST="127.0.0.1",
         YIWEN_ACTIONS_PRELOAD="0",  # loaded on the first question, not at start-up
         YIWEN_TICKET_API_URL=tickets.base_url,
+        YIWEN_TICKET_API_TOKEN=tickets.service_token,
         YIWEN_DATA_DIR=str(tmp / "data"),
         YIWEN_DATABASE_URL=f"sqlite:///{tmp / 'app.db'}",
     )

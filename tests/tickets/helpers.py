@@ -31,6 +31,9 @@ from tests.netutil import free_port
 from tickets.db import Database
 
 REPO = Path(__file__).resolve().parents[2]
+#: The action server's credential the test servers are started with (YIWEN_TICKET_API_TOKEN).
+SERVICE_TOKEN = "svc_" + secrets.token_urlsafe(24)
+SERVICE_HEADERS = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -86,8 +89,13 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
     tokens: dict[str, str] = field(default_factory=dict)
 
-    def client(self, token: str | None = None, **kwargs: Any) -> httpx.Client:
+    def client(
+        self, token: str | None = None, *, service: bool = False, **kwargs: Any
+    ) -> httpx.Client:
+        """A client as staff (``token``), as the action server (``service``) or anonymous."""
         headers = {"Authorization": f"Bearer {self.tokens[token]}"} if token else {}
+        if service:
+            headers = dict(SERVICE_HEADERS)
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=60, **kwargs)
 
     def log_text(self) -> str:
@@ -106,6 +114,7 @@ def launch_server(
             "YIWEN_CORS_ORIGINS": '["https://allowed.example"]',
             "YIWEN_DB_POOL_SIZE": "10",
             "YIWEN_DB_MAX_OVERFLOW": "10",
+            "YIWEN_TICKET_API_TOKEN": SERVICE_TOKEN,
             "PYTHONPATH": str(REPO),
         }
     )
@@ -207,4 +216,6 @@ def complaint(**overrides: Any) -> dict[str, Any]:
 def post_ticket(
     client: httpx.Client, body: dict[str, Any], key: str | None = None
 ) -> httpx.Response:
-    return client.post("/api/tickets", json=body, headers={"Idempotency-Key": key or new_key()})
+    """Submit as the action server does (with the service token)."""
+    headers = {**SERVICE_HEADERS, "Idempotency-Key": key or new_key()}
+    return client.post("/api/tickets", json=body, headers=headers)

@@ -37,7 +37,7 @@ def test_create_returns_contract_fields(server: Server) -> None:
 def test_same_key_same_body_replays_and_different_body_conflicts(server: Server) -> None:
     key = new_key()
     body = complaint()
-    with server.client() as client:
+    with server.client(service=True) as client:
         first = post_ticket(client, body, key)
         # Same content, different JSON formatting and amount spelling: still the same.
         again = client.post(
@@ -113,7 +113,7 @@ def test_field_level_validation_in_chinese(
 
 
 def test_malformed_json_missing_key_and_non_object_bodies(server: Server) -> None:
-    with server.client() as client:
+    with server.client(service=True) as client:
         broken = client.post(
             "/api/tickets",
             content=b'{"kind": "complaint",',

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.tickets.helpers import Server, complaint, new_key
+from tests.tickets.helpers import SERVICE_HEADERS, Server, complaint, new_key
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,9 @@ async def _burst(
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as client:
         return await asyncio.gather(
             *(
-                client.post("/api/tickets", json=body, headers={"Idempotency-Key": key})
+                client.post(
+                    "/api/tickets", json=body, headers={**SERVICE_HEADERS, "Idempotency-Key": key}
+                )
                 for body, key in bodies_and_keys
             )
         )

@@ -1,4 +1,10 @@
-"""Citizen-facing endpoints: submit a ticket, look one up with the phone's last 4 digits."""
+"""Ticket intake and the citizen look-up.
+
+``POST /api/tickets`` is for the action server only (service token): a public intake let
+anyone file tickets in anyone's name, each starting a statutory clock, and set the
+provenance (``channel``, ``sender_id``, ``local_ref``) that staff read. The look-up is
+public, throttled per caller and per ticket (``services.throttle``).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from tickets.deps import State, client_ip
+from tickets.deps import ServiceCaller, State, client_ip, conversation
 from tickets.errors import ApiError
 from tickets.models import Ticket
 from tickets.schemas import (
+    TICKET_REF_PATTERN,
     CitizenView,
     HistoryEntry,
     MaskedPerson,
@@ -24,7 +31,7 @@ from tickets.schemas import (
     ValidationProblem,
 )
 from tickets.services import throttle
-from tickets.services.intake import IdempotencyConflict, load_ticket, submit
+from tickets.services.intake import IdempotencyConflict, load_ticket_by_ref, submit
 from tickets.services.masking import mask_address, mask_name, mask_phone
 from tickets.services.masking import phone_last4 as last4_of
 from tickets.services.messages import message
@@ -55,11 +62,13 @@ def _created(ticket: Ticket) -> TicketCreated:
     summary="提交投诉或举报（幂等）",
     responses={
         200: {"model": TicketCreated, "description": "同一 Idempotency-Key 的重复提交"},
+        401: {"model": Problem, "description": "缺少对话服务令牌（工单只能经由对话提交）"},
         409: {"model": Problem, "description": "Idempotency-Key 已用于不同内容"},
         413: {"model": Problem, "description": "请求内容过大"},
     },
 )
 def create_ticket(
+    _service: ServiceCaller,
     payload: TicketCreate,
     response: Response,
     state: State,
@@ -128,18 +137,35 @@ def _citizen_view(ticket: Ticket) -> CitizenView:
 def citizen_lookup(
     request: Request,
     state: State,
-    ticket_no: Annotated[str, Path(max_length=32, description="如 JM2026-000123")],
+    ticket_no: Annotated[
+        str,
+        Path(
+            max_length=32,
+            pattern=TICKET_REF_PATTERN,
+            description="如 JM2026-000123，或对话中给出的 LOCAL-20260105-7F3A9C",
+        ),
+    ],
     phone_last4: Annotated[str, Query(pattern=r"^[0-9]{4}$", description="登记电话的后四位")],
 ) -> CitizenView:
     settings = state.settings
     now = state.now()
     window = dt.timedelta(seconds=settings.lookup_window_s)
-    keys = throttle.scopes(client_ip(request), ticket_no)
+    keys = throttle.scopes(client_ip(request), ticket_no, conversation(request, state))
+    # Reserve-then-check (see services.throttle): the attempt is committed before counting.
+    with state.db.writing() as session:
+        reserved = throttle.reserve(session, keys, now=now, window=window)
     with state.db.reading() as session:
         until = throttle.blocked_until(
-            session, keys, now=now, window=window, max_failures=settings.lookup_max_failures
+            session,
+            keys,
+            now=now,
+            window=window,
+            max_failures=settings.lookup_max_failures,
+            exclude=reserved,
         )
     if until is not None:
+        with state.db.writing() as session:
+            throttle.release(session, reserved)
         seconds = max(1, math.ceil((until - now).total_seconds()))
         local = until.astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M")
         raise ApiError(
@@ -149,7 +175,7 @@ def citizen_lookup(
         )
     view: CitizenView | None = None
     with state.db.reading() as session:
-        ticket = load_ticket(session, ticket_no)
+        ticket = load_ticket_by_ref(session, ticket_no)
         if (
             ticket is not None
             and ticket.complainant_phone
@@ -158,7 +184,8 @@ def citizen_lookup(
         ):
             view = _citizen_view(ticket)
     if view is None:
-        with state.db.writing() as session:
-            throttle.record_failure(session, keys, now=now, window=window)
+        # The reservation stays: it is the recorded failure.
         raise ApiError(404, message("errors.not_found"))
+    with state.db.writing() as session:
+        throttle.release(session, reserved)
     return view

@@ -1,6 +1,16 @@
-"""Liveness and readiness: the service answers and its database responds."""
+"""Liveness and readiness: the service answers and its database responds.
+
+Also an alert for operators: complaints the action server could not deliver for longer
+than ``outbox_alert_minutes`` (still pending in its outbox) make the status
+``degraded``. Those citizens hold only a ``LOCAL-…`` reference, and nothing else would
+tell anyone.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -20,10 +30,34 @@ router = APIRouter(tags=["health"])
     responses={503: {"model": Health, "description": "数据库不可用"}},
 )
 def healthz(state: State) -> Health | JSONResponse:
+    stuck = stuck_submissions(
+        state.settings.data_dir / "outbox.sqlite3", state.now(), state.settings.outbox_alert_minutes
+    )
+    outbox = "stuck" if stuck else "ok"
     try:
         with state.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError:
-        body = Health(status="degraded", database="unavailable")
+        body = Health(status="degraded", database="unavailable", outbox=outbox, outbox_stuck=stuck)
         return JSONResponse(body.model_dump(), status_code=503)
-    return Health(status="ok", database="ok")
+    status = "degraded" if stuck else "ok"
+    return Health(status=status, database="ok", outbox=outbox, outbox_stuck=stuck)
+
+
+def stuck_submissions(path: Path, now: dt.datetime, minutes: float) -> int:
+    """Outbox items pending for more than ``minutes`` (0 when there is no outbox)."""
+    if not path.is_file():
+        return 0
+    cutoff = (now - dt.timedelta(minutes=minutes)).astimezone(dt.UTC)
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            row = conn.execute(
+                "SELECT count(*) FROM outbox WHERE status = 'pending' AND created_at < ?",
+                (cutoff.isoformat(timespec="seconds"),),
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+    return int(row[0])

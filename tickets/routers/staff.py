@@ -17,6 +17,8 @@ from tickets.deps import Staff, State, client_ip
 from tickets.errors import ApiError, FieldErrors
 from tickets.models import AuditEntry, Note, Ticket
 from tickets.schemas import (
+    PLAIN_TEXT_PATTERN,
+    STAFF_TICKET_NO_PATTERN,
     AssignIn,
     AuditPage,
     AuditView,
@@ -49,7 +51,10 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/staff", tags=["staff"], responses=RESPONSES)
 page_router = APIRouter(include_in_schema=False)
 
-TicketNo = Annotated[str, Path(max_length=32, description="工单号，如 JM2026-000123")]
+TicketNo = Annotated[
+    str,
+    Path(max_length=32, pattern=STAFF_TICKET_NO_PATTERN, description="工单号，如 JM2026-000123"),
+]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "工单不存在或不在本人辖区"}
 }
@@ -141,7 +146,12 @@ def list_tickets(
     actor: Staff,
     status: Annotated[Status | None, Query(description="状态")] = None,
     county: Annotated[
-        str | None, Query(max_length=16, description="县（市、区）或 待分派；县区账号只看本地")
+        str | None,
+        Query(
+            max_length=16,
+            pattern=PLAIN_TEXT_PATTERN,
+            description="县（市、区）或 待分派；县区账号只看本地",
+        ),
     ] = None,
     kind: Annotated[Kind | None, Query()] = None,
     overdue: Annotated[bool | None, Query(description="true 只看逾期，false 只看未逾期")] = None,
@@ -320,7 +330,7 @@ def audit_log(
     request: Request,
     state: State,
     actor: Staff,
-    ticket_no: Annotated[str | None, Query(max_length=32)] = None,
+    ticket_no: Annotated[str | None, Query(max_length=32, pattern=PLAIN_TEXT_PATTERN)] = None,
     page: Annotated[int, Query(ge=1, le=100000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditPage:

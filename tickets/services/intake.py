@@ -225,6 +225,18 @@ def load_ticket(session: Session, ticket_no: str) -> Ticket | None:
     ).one_or_none()
 
 
+def load_ticket_by_ref(session: Session, ref: str) -> Ticket | None:
+    """A ticket by its number, or by the outbox's ``LOCAL-…`` reference it was filed under."""
+    if not ref.upper().startswith("LOCAL-"):
+        return load_ticket(session, ref)
+    return session.scalars(
+        select(Ticket)
+        .where(Ticket.local_ref == ref.upper())
+        .options(selectinload(Ticket.history), selectinload(Ticket.notes))
+        .limit(1)
+    ).one_or_none()
+
+
 def recompute_provisional(db: Database, calendar: WorkCalendar, settings: Settings) -> list[str]:
     """Recompute every provisional deadline the calendar can now settle.
 

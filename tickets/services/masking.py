@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 import re
 
+from yiwen import pii
+from yiwen.pii import PiiMaskingFilter, mask_text
+
 _SEPARATORS = re.compile(r"[\s\-—－()（）.·]+")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 # Area codes: 3 digits for 010 and 02x, 4 digits otherwise; local numbers 7–8 digits.
@@ -76,56 +79,20 @@ def mask_address(address: str | None) -> str | None:
 
 
 # --- logs -------------------------------------------------------------------------------
+# One masking for every process of the stack (yiwen.pii); re-exported here for the service.
 
-_LOG_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
-_LOG_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{3,4})(\d{4})(?!\d)")
-_LOG_LAST4 = re.compile(r"(phone_last4=)\d{4}")
-_LOG_ADDRESS = re.compile(
-    r"((?:[\u4e00-\u9fff]{1,12}?(?:省|市|区|县|镇|乡|街道))+)"
-    r"[\u4e00-\u9fff\w\-#]{0,40}?(?:路|街|巷|道|村|里|弄|大厦|广场|花园|号|栋|座|楼|室|铺)"
-    r"[\w\-#]*"
-)
-
-
-def mask_text(text: str) -> str:
-    """Mask phones, ``phone_last4`` query values and street addresses in free text."""
-    text = _LOG_MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    text = _LOG_LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
-    text = _LOG_LAST4.sub(r"\1****", text)
-    return _LOG_ADDRESS.sub(lambda m: f"{m.group(1)}****", text)
-
-
-class PiiMaskingFilter(logging.Filter):
-    """Mask phones and addresses in each record's message, arguments and traceback.
-
-    Arguments are masked one by one rather than merged into the message, because some
-    formatters (uvicorn's access log) unpack ``record.args`` themselves. Attach the filter
-    to handlers, not loggers, so records propagated from any library logger pass through.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = mask_text(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in record.args)
-        elif isinstance(record.args, dict):
-            record.args = {
-                k: mask_text(v) if isinstance(v, str) else v for k, v in record.args.items()
-            }
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = mask_text(record.exc_text)
-        return True
+__all__ = ["PiiMaskingFilter", "install_log_masking", "mask_text"]
 
 
 def install_log_masking() -> None:
-    """Make every log line of the service pass through the masking filter.
+    """Make every log line of the service pass through the masking.
 
-    Adds the filter to the handlers of the root and uvicorn loggers; when nobody has
-    configured logging, gives the ``tickets`` logger its own stderr handler so that its
-    INFO lines are not dropped.
+    Masks each record where it is created (``yiwen.pii.install``) and adds the filter to
+    the handlers of the root and uvicorn loggers; when nobody has configured logging,
+    gives the ``tickets`` logger its own stderr handler so that its INFO lines are not
+    dropped.
     """
+    pii.install()
     for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access", "tickets"):
         for handler in logging.getLogger(name).handlers:
             if not any(isinstance(f, PiiMaskingFilter) for f in handler.filters):

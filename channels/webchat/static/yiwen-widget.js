@@ -824,6 +824,7 @@
       return;
     }
     this.pending += 1;
+    var limitedShown = false;
     var ctrl = window.AbortController ? new AbortController() : null;
     var timer = setTimeout(function () {
       if (ctrl) ctrl.abort();
@@ -835,6 +836,15 @@
       signal: ctrl ? ctrl.signal : undefined,
     })
       .then(function (res) {
+        // Too long (413) or too fast (429): the server explains why, in Chinese, in the
+        // channel's own message shape. Show it; the message itself stays retryable.
+        if ((res.status === 413 || res.status === 429) && !limitedShown) {
+          limitedShown = true;
+          return res.json().then(function (list) {
+            if (Array.isArray(list)) self._onBot(list, true);
+            throw new Error("HTTP " + res.status);
+          });
+        }
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.json();
       })

@@ -1,0 +1,85 @@
+"""Rasa's REST channel with the public-endpoint limits (``channels.webchat.limits``).
+
+``credentials.yml`` names ``channels.webchat.rest.LimitedRestInput`` instead of
+``rest``; the URL (``/webhooks/rest/webhook``) and the channel name stay ``rest``.
+
+Two changes to Rasa's ``RestInput``, both because the endpoint is public:
+
+* a message over the length limit is answered 413, and a sender id or client address
+  that sends too fast 429, each with a polite Chinese reply in the channel's own shape
+  (``[{"recipient_id", "text"}]``), before Rasa runs a turn;
+* the client can no longer name the input channel (``"input_channel": "wechat"`` in
+  the body): tickets record the channel as provenance, so it is always ``rest``.
+
+Runs inside the Rasa server (Python 3.10).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.webchat.limits import ChatGuard
+from yiwen import pii
+
+logger = logging.getLogger(__name__)
+pii.install()  # Rasa's process: mask personal data in every log record from here on
+
+
+def client_ip(request: Request) -> str:
+    """The client address (the proxy's forwarded one when ``SANIC_PROXIES_COUNT`` is set)."""
+    return str(request.remote_addr or request.ip or "")
+
+
+class LimitedRestInput(RestInput):
+    """REST input with size and rate limits (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def __init__(self, guard: ChatGuard | None = None) -> None:
+        self.guard = guard or ChatGuard()
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> LimitedRestInput:
+        return cls()
+
+    def _extract_input_channel(self, req: Request) -> str:
+        return self.name()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = super().blueprint(on_new_message)
+
+        @webhook.middleware("request")
+        async def limit(request: Request) -> HTTPResponse | None:
+            if request.method != "POST" or not request.path.endswith("/webhook"):
+                return None
+            try:
+                body = request.json
+            except Exception:  # Sanic raises on malformed JSON
+                body = None
+            if not isinstance(body, dict):
+                return response.json({"error": "请求内容应为 JSON 对象"}, status=400)
+            sender = str(body.get("sender") or "default")
+            text = body.get("message")
+            refusal = await self.guard.refusal(
+                sender, client_ip(request), text if isinstance(text, str) else ""
+            )
+            if refusal is None:
+                return None
+            status, message = refusal
+            return response.json(
+                [{"recipient_id": sender, "text": message}],
+                status=status,
+                headers={"Retry-After": "60"} if status == 429 else None,
+            )
+
+        return webhook

@@ -1,0 +1,122 @@
+"""Personal data out of every process's logs: phones, ``phone_last4`` values, addresses.
+
+Why here and at the log-record level: the ticket API had a masking filter on its own
+handlers, but the action server (httpx logged ``…?phone_last4=5678`` at INFO), the app
+and Rasa had none, and a handler filter misses every library logger with handlers of its
+own. :func:`install` wraps the process's log-record factory, so each record is masked
+once, when it is created, whoever logs it and wherever it goes; tracebacks included.
+
+Phones are recognised however citizens type them: full-width digits (１３８…), and
+groups separated by spaces, dots or dashes (138.1234.5678, 138 1234 5678).
+
+Only the standard library is used: the Rasa environment imports this module too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from typing import Any
+
+_D = "[0-9０-９]"
+_SEP = r"[\s\-.·－—－．]?"
+_MOBILE = re.compile(
+    rf"(?<![0-9０-９])(?:(?:\+|＋)?(?:86|８６){_SEP})?"
+    rf"([1１][3-9３-９]{_D}){_SEP}({_D}{{4}}){_SEP}({_D}{{4}})(?![0-9０-９])"
+)
+_LANDLINE = re.compile(
+    rf"(?<![0-9０-９])([0０]{_D}{{2,3}})[\s\-.·－—－．]?({_D}{{3,4}}){_SEP}({_D}{{4}})(?![0-9０-９])"
+)
+_LAST4 = re.compile(r"(phone_last4(?:=|%3D|\"?\s*:\s*\"?))[0-9０-９]{4}", re.IGNORECASE)
+_ADDRESS = re.compile(
+    r"((?:[\u4e00-\u9fff]{1,12}?(?:省|市|区|县|镇|乡|街道))+)"
+    r"[\u4e00-\u9fff\w\-#]{0,40}?(?:路|街|巷|道|村|里|弄|大厦|广场|花园|号|栋|座|楼|室|铺)"
+    r"[\w\-#]*"
+)
+
+
+def mask_text(text: str) -> str:
+    """Mask phones, ``phone_last4`` values and street addresses in free text."""
+    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
+    text = _LAST4.sub(r"\1****", text)
+    return _ADDRESS.sub(lambda m: f"{m.group(1)}****", text)
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def mask_record(record: logging.LogRecord) -> None:
+    """Mask one record in place: message, arguments and traceback.
+
+    Plain arguments (text and numbers) are masked one by one and kept as arguments,
+    because some formatters (uvicorn's access log) unpack ``record.args`` themselves.
+    Other objects (an ``httpx.URL``…) are rendered into the message first, or their
+    text would escape the masking.
+    """
+    if getattr(record, "_yiwen_masked", False):
+        return
+    record._yiwen_masked = True  # type: ignore[attr-defined]
+    args: Any = record.args
+    if isinstance(args, tuple) and not all(isinstance(a, _PLAIN) for a in args):
+        try:
+            record.msg, record.args = record.getMessage(), ()
+        except Exception:  # a broken format string: leave it for logging to report
+            pass
+    elif isinstance(args, dict) and not all(isinstance(a, _PLAIN) for a in args.values()):
+        try:
+            record.msg, record.args = record.getMessage(), ()
+        except Exception:
+            pass
+    if isinstance(record.msg, str):
+        record.msg = mask_text(record.msg)
+    elif record.msg is not None and not isinstance(record.msg, _PLAIN):
+        record.msg = mask_text(str(record.msg))
+    if isinstance(record.args, tuple):
+        record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {k: mask_text(v) if isinstance(v, str) else v for k, v in record.args.items()}
+    if record.exc_info and not record.exc_text:
+        record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+    if record.exc_text:
+        record.exc_text = mask_text(record.exc_text)
+    if record.stack_info:
+        record.stack_info = mask_text(record.stack_info)
+
+
+class PiiMaskingFilter(logging.Filter):
+    """The same masking as a filter, for handlers configured before :func:`install`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        mask_record(record)
+        return True
+
+
+#: Libraries whose INFO lines carry request URLs with query values (phone_last4=…).
+QUIET_LOGGERS = ("httpx", "httpcore")
+
+
+def install() -> None:
+    """Mask every log record this process creates from now on (idempotent).
+
+    Also raises ``httpx``/``httpcore`` to WARNING: their INFO line per request repeats
+    each URL, query values included, and says nothing an operator needs.
+    """
+    current = logging.getLogRecordFactory()
+    if not getattr(current, "_yiwen_pii", False):
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = current(*args, **kwargs)
+            mask_record(record)
+            return record
+
+        factory._yiwen_pii = True  # type: ignore[attr-defined]
+        logging.setLogRecordFactory(factory)
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, PiiMaskingFilter) for f in handler.filters):
+            handler.addFilter(PiiMaskingFilter())

@@ -1,0 +1,117 @@
+"""Retention: forget conversational personal data once it is no longer needed.
+
+``yiwen purge --older-than DAYS`` (run it daily, e.g. from cron) removes, for everything
+older than DAYS:
+
+- the payload of every *delivered* outbox item (the complaint now lives in the ticket
+  database, which staff need for the statutory procedure); the row keeps only its
+  ``LOCAL-…`` reference and ticket number, so an old reference still resolves;
+- Rasa's stored conversation events (the SQL tracker store of the production profile,
+  ``YIWEN_RASA_TRACKER_STORE_URL``), including forms that were filled in and cancelled;
+- who asked each question in the review log (sender id and channel); the question,
+  already phone-masked, stays for writing FAQ entries.
+
+Tickets themselves are not touched: they are the bureau's case records and follow its
+archive rules, not a chat retention period. Why a command and not a timer inside a
+service: the services can be restarted at any time, and an operator should see (and
+schedule) what is deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+
+@dataclass
+class PurgeReport:
+    outbox_payloads: int = 0
+    tracker_events: int = 0
+    review_identities: int = 0
+    tracker_store: str = "内存（重启即清空）"
+
+    def lines(self) -> list[str]:
+        return [
+            f"已送达的待发队列内容：清除 {self.outbox_payloads} 条",
+            f"对话事件（{self.tracker_store}）：删除 {self.tracker_events} 条",
+            f"复核日志中的提问人标识：清除 {self.review_identities} 条",
+        ]
+
+
+def purge_outbox(path: Path, cutoff: dt.datetime) -> int:
+    """Blank the payload (and the phone digits) of delivered items older than ``cutoff``."""
+    if not path.is_file():
+        return 0
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        cursor = conn.execute(
+            "UPDATE outbox SET payload='{}', phone_last4=NULL, response=NULL"
+            " WHERE status='delivered' AND updated_at < ? AND payload != '{}'",
+            (cutoff.isoformat(timespec="seconds"),),
+        )
+        return int(cursor.rowcount)
+    finally:
+        conn.close()
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """Rasa's ``postgresql://`` URL for this environment's driver (psycopg 3)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def purge_tracker_events(url: str, cutoff: dt.datetime) -> int:
+    """Delete Rasa's stored events older than ``cutoff`` (SQL tracker store)."""
+    engine = create_engine(_sqlalchemy_url(url), hide_parameters=True)
+    try:
+        if "events" not in inspect(engine).get_table_names():
+            return 0
+        with engine.begin() as conn:
+            result = conn.execute(
+                text("DELETE FROM events WHERE timestamp < :cutoff"),
+                {"cutoff": cutoff.timestamp()},
+            )
+            return int(result.rowcount or 0)
+    finally:
+        engine.dispose()
+
+
+def purge_review_identities(url: str, cutoff: dt.datetime) -> int:
+    """Forget who asked: sender id and channel of review-log entries older than ``cutoff``."""
+    from bot.actions.review_log import get_engine, review_log
+
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        result = conn.execute(
+            review_log.update()
+            .where(review_log.c.created_at < cutoff)
+            .where((review_log.c.sender_id.is_not(None)) | (review_log.c.channel.is_not(None)))
+            .values(sender_id=None, channel=None)
+        )
+        return int(result.rowcount or 0)
+
+
+def purge(
+    days: int,
+    *,
+    outbox_path: Path,
+    database_url: str,
+    tracker_store_url: str = "",
+    now: dt.datetime | None = None,
+) -> PurgeReport:
+    """Apply the retention policy (module docstring) to data older than ``days``."""
+    cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
+    report = PurgeReport()
+    report.outbox_payloads = purge_outbox(outbox_path, cutoff)
+    if tracker_store_url:
+        report.tracker_store = make_url(tracker_store_url).get_backend_name()
+        report.tracker_events = purge_tracker_events(tracker_store_url, cutoff)
+    report.review_identities = purge_review_identities(database_url, cutoff)
+    return report
