@@ -50,6 +50,10 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=MODEL_PATH)
     ap.add_argument("--depth", type=int, default=None, help="default: the model's depth")
     ap.add_argument("--out", type=Path, default=REPO / "var" / "eval" / "rerank-gov_qa.json")
+    ap.add_argument(
+        "--index-dir", type=Path, default=None, help="default: the folder yiwen eval uses"
+    )
+    ap.add_argument("--limit", type=int, default=None, help="first N questions (smoke runs)")
     args = ap.parse_args()
     corpora = args.corpus or [GOV_QA / "docs"]
 
@@ -60,10 +64,10 @@ def main() -> None:
         raise SystemExit(f"no model at {args.model}: run bench.train_reranker first")
     depth = args.depth or reranker.depth
     reranker.depth = depth
-    engine, _ = open_engine(
-        corpus=corpora, faq_dir=None, index_dir=eval_index_dir(corpora, use_faq=False)
-    )
+    index_dir = args.index_dir or eval_index_dir(corpora, use_faq=False)
+    engine, _ = open_engine(corpus=corpora, faq_dir=None, index_dir=index_dir)
     rows = [json.loads(x) for x in args.questions.read_text("utf-8").splitlines() if x.strip()]
+    rows = rows[: args.limit] if args.limit else rows
     base, reranked, search_ms, rerank_ms = [], [], [], []
     for q in rows:
         t0 = time.perf_counter()
@@ -85,8 +89,8 @@ def main() -> None:
         wins += rr == 1 and rb != 1
         losses += rb == 1 and rr != 1
 
-    print(f"gov_qa: {m_base['answerable']} answerable questions; model {args.model.name}, ")
-    print(f"reranking the top {depth}; {machine()}\n")
+    print(f"{args.questions}: {m_base['answerable']} answerable questions")
+    print(f"model {args.model.name}, reranking the top {depth}; {machine()}\n")
     print("| order | hit@1 | recall@5 | MRR@10 |")
     print("|---|---:|---:|---:|")
     for name, m in (("engine (baseline)", m_base), ("reranked", m_new)):
