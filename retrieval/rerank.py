@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
 MODEL_PATH = Path(__file__).resolve().parent / "reranker.txt"
 DEPTH = 30  # hits reordered per question; the rest keep their place behind them
-PIN_SCORE = 100.0  # engine.FAQ_LEAD: hits an FAQ paraphrase put first stay first
+# Hits an FAQ paraphrase put first stay first. The engine adds FAQ_LEAD (100) to a
+# standardised score that may be negative, so the line is drawn at half of it.
+PIN_SCORE = 50.0
 HEAD_CHARS = 60  # "the passage restates the question at its start"
 
 # Characters that carry no topic: function words and the question's own form words.
