@@ -44,6 +44,7 @@ def admin_params() -> dict[str, str]:
 
     return {"token": service_secret(RASA_AUTH_TOKEN)}
 
+
 # Our own phrasings (not the evaluation set).
 KNOWLEDGE_QUESTIONS = [
     "个转企有什么扶持政策",
