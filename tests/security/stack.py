@@ -2,8 +2,9 @@
 
 Every probe talks to the real processes over loopback: the app (knowledge + ticket API),
 the action server and Rasa with the shipped ``bot/credentials.yml``. The stack gets a
-private data dir, so the secrets ``yiwen up`` generates there (mode 600) belong to it,
-while the knowledge index is the shared test index (a symlink: nothing is rebuilt).
+private data dir, so the secrets ``yiwen up`` generates there (mode 600) belong to it;
+the knowledge index is a copy of the shared test index (4 MB; nothing is rebuilt while
+its manifest matches, and a rebuild could never touch the shared one).
 
 ``YIWEN_HOST`` is ``127.0.0.2`` (still loopback, but not the address Rasa and the action
 server must bind): the probes check that only the app follows it.
@@ -15,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import time
@@ -154,7 +156,7 @@ class Stack:
 def start_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Stack:
     data = workdir / "data"
     data.mkdir()
-    (data / "index").symlink_to(TEST_INDEX, target_is_directory=True)
+    shutil.copytree(TEST_INDEX, data / "index")
     database = workdir / "yiwen.db"
     ports = {"app": free_port(), "actions": free_port(), "rasa": free_port()}
     wechat_token = secrets.token_hex(8)

@@ -332,13 +332,13 @@ def test_health_docs_and_unknown_routes(server: Server) -> None:
         health = client.get("/healthz")
         schema = client.get("/openapi.json")
         missing = client.get("/no/such/path")
-    assert health.json() == {"status": "ok", "database": "ok"}
+    assert health.json() == {"status": "ok", "database": "ok", "outbox": "ok", "outbox_stuck": 0}
     paths = schema.json()["paths"]
     assert {"/api/tickets", "/api/tickets/{ticket_no}", "/api/staff/tickets", "/healthz"} <= set(
         paths
     )
     post_responses = paths["/api/tickets"]["post"]["responses"]
-    assert {"200", "201", "409", "413", "422"} <= set(post_responses)
+    assert {"200", "201", "401", "409", "413", "422"} <= set(post_responses)
     assert "ValidationProblem" in str(post_responses["422"])
     assert missing.status_code == 404 and "不存在" in missing.json()["detail"]
 
