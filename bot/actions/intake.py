@@ -85,6 +85,9 @@ _MERCHANT_PREFIX = re.compile(
     r"被投诉(?:的)?(?:商家|人)?(?:是)?|被举报(?:的)?(?:商家|人)?(?:是)?)"
 )
 _ADDRESS_PREFIX = re.compile(r"^(?:地址(?:是|在)?|在|位于|我住(?:在)?|住在|就在|店在|商家在)")
+_NAME_OR_ADDRESS_SLOTS = frozenset(
+    {"respondent_name", "respondent_address", "complainant_name", "complainant_address"}
+)
 _PRODUCT_PREFIX = re.compile(r"^(?:买的是|买了|买的|是|就是|购买的是|办的是|办了)")
 _YES_WORDS = re.compile(r"^(?:同意|可以|好|行|愿意|没问题|是|对|ok|OK|得|係|系)")
 _NO_WORDS = re.compile(r"^(?:不同意|不可以|不行|不愿意|不要|不用|否|唔|不)")
@@ -256,7 +259,10 @@ class IntakeFormValidation(FormValidationAction, ABC):
 
         # DIET may tag the defect (发霉) or the whole phrase (过期牛奶): the product is
         # what is left without defect words, else what the narrative parser finds.
-        product = clean_product(message.first("product")) or find_product(text)
+        # While we ask for a name or an address, a tagged "product" is part of that
+        # answer (好味食品店 → 食品), never the goods: only the narrative parser counts.
+        tagged = None if requested in _NAME_OR_ADDRESS_SLOTS else message.first("product")
+        product = clean_product(tagged) or find_product(text)
         if product and may_fill("product") and slots.get("product") is None:
             found["product"] = product
 

@@ -399,3 +399,14 @@ def test_summary_and_ticket_carry_every_demand(complaint: Any, domain: dict[str,
     assert "退款" in payload["demand_detail"] and "赔偿" in payload["demand_detail"]
     assert payload["product"] == "月饼"
     assert payload["amount"] == "88.00"
+
+
+def test_goods_word_inside_a_shop_name_or_address_is_not_the_product(complaint: Any) -> None:
+    """DIET tags 食品 inside 好味食品店; asked for the shop, that is the shop's name."""
+    complaint.say("我要投诉", intent="file_complaint", confidence=0.99)
+    complaint.say("好味食品店", entities={"product": "食品"})
+    assert complaint.slots["respondent_name"] == "好味食品店"
+    assert complaint.slots["product"] is None
+    complaint.say("江门市蓬江区白沙街道建设路 1 号", entities={"product": "建设"})
+    assert complaint.slots["county"] == "蓬江区"
+    assert complaint.requested == "product"
