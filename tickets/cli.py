@@ -13,6 +13,7 @@ import datetime as dt
 import click
 from sqlalchemy import select
 
+from core.places import COUNTIES
 from tickets import migrate
 from tickets.db import Database, make_database
 from tickets.models import StaffToken
@@ -20,7 +21,7 @@ from tickets.services.auth import issue_token
 from tickets.services.deadlines import WorkCalendar
 from tickets.services.intake import recompute_provisional
 from tickets.services.messages import message
-from tickets.settings import COUNTIES, get_settings
+from tickets.settings import get_settings
 
 
 def _database() -> Database:

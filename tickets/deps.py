@@ -17,7 +17,6 @@ from tickets.errors import ApiError
 from tickets.services.auth import authenticate
 from tickets.services.deadlines import WorkCalendar
 from tickets.services.messages import message
-from tickets.services.routing import Gazetteer
 from tickets.services.workflow import Actor
 from tickets.settings import Settings
 
@@ -31,7 +30,6 @@ class ServiceState:
     settings: Settings
     db: Database
     calendar: WorkCalendar
-    gazetteer: Gazetteer
     #: The action server's credential (``Settings.service_token``), read once at start.
     service_token: str = ""
 

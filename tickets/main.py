@@ -25,7 +25,6 @@ from tickets.routers import citizen, health, staff
 from tickets.services.deadlines import WorkCalendar
 from tickets.services.intake import recompute_provisional
 from tickets.services.masking import install_log_masking
-from tickets.services.routing import load_gazetteer
 from tickets.settings import Settings, get_settings
 
 log = logging.getLogger("tickets")
@@ -49,7 +48,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         db=make_database(settings),
         calendar=WorkCalendar.from_file(settings.holidays_file),
-        gazetteer=load_gazetteer(settings.gazetteer_file),
         service_token=settings.service_token(),
     )
 

@@ -23,15 +23,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from core.places import COUNTIES, UNASSIGNED
 from tickets.services.masking import normalise_phone
 
 Kind = Literal["complaint", "report"]
 Demand = Literal["退货", "退款", "赔偿", "其他"]
 Status = Literal["待受理", "已受理", "不予受理", "调解中", "调解成功", "调解终止", "办结"]
 Action = Literal["受理", "不予受理", "调解中", "调解成功", "调解终止", "办结"]
-CountyOrUnassigned = Literal[
-    "蓬江区", "江海区", "新会区", "台山市", "开平市", "鹤山市", "恩平市", "待分派"
-]
+#: One of Jiangmen's county-level units or 待分派, from core/places.yml.
+CountyOrUnassigned = Literal[(*COUNTIES, UNASSIGNED)]  # type: ignore[valid-type]
 
 
 #: C0 controls except tab and line breaks, DEL, C1 controls and lone surrogates. No

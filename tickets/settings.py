@@ -14,13 +14,10 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.places import COUNTIES
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = Path(__file__).resolve().parent
-
-#: The seven county-level units of Jiangmen; the only values a ticket's county may take
-#: besides ``UNASSIGNED``.
-COUNTIES: tuple[str, ...] = ("蓬江区", "江海区", "新会区", "台山市", "开平市", "鹤山市", "恩平市")
-UNASSIGNED = "待分派"
 
 
 class StaticStaffToken(BaseModel):
@@ -93,7 +90,6 @@ class Settings(BaseSettings):
         default=PACKAGE_DIR / "holidays.yml",
         description="Operator-maintained holiday schedules for years the package lacks.",
     )
-    gazetteer_file: Path = Field(default=PACKAGE_DIR / "gazetteer.yml")
     report_triage_working_days: int = Field(
         default=7,
         ge=1,

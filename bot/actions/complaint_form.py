@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.common import label
-from bot.actions.intake import IntakeFormValidation, county_display
+from bot.actions.intake import IntakeFormValidation, county_summary
 
 
 class ValidateComplaintForm(IntakeFormValidation):
@@ -67,7 +67,7 @@ def complaint_summary(tracker: Tracker) -> dict[str, str]:
         "complainant_address": slots.get("complainant_address") or label("not_given"),
         "respondent_name": slots.get("respondent_name") or label("not_given"),
         "respondent_address_display": address,
-        "county_display": county_display(slots.get("county")),
+        "county_display": county_summary(slots),
         "product": slots.get("product") or label("not_given"),
         "date_display": slots.get("incident_date_display")
         or form.display_value("incident_date", slots.get("incident_date")),

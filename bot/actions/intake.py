@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,17 +50,22 @@ from bot.actions.parsing.complaint_text import (
     mentions_defect,
     parse_demand,
 )
-from bot.actions.parsing.county import (
-    COUNTIES,
-    find_county,
-    find_platform,
-    is_outside_jiangmen,
-    mentions_online_purchase,
-)
 from bot.actions.parsing.dates import parse_date
 from bot.actions.parsing.money import find_amount, format_amount, parse_amount
 from bot.actions.parsing.phone import find_phone, mask_phone, parse_phone
 from bot.actions.parsing.text import has_correction_cue, normalise
+from core.places import (
+    COUNTIES,
+    Placement,
+    Status,
+    county_display,
+    find_county,
+    find_platform,
+    is_outside_jiangmen,
+    mentions_online_purchase,
+    resolve,
+)
+from knowledge.normalize import normalize_text
 
 # Words that name a field, so "我要改电话" at the review step reopens that field.
 FIELD_KEYWORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -194,7 +200,7 @@ class IntakeFormValidation(FormValidationAction, ABC):
         if requested == "incident_date":
             return parse_date(text).parsed is not None
         if requested == "county":
-            return find_county(text) is not None
+            return find_county(text, in_jiangmen=True) is not None
         return False
 
     def extract_all(
@@ -393,7 +399,7 @@ class IntakeFormValidation(FormValidationAction, ABC):
             return {"respondent_name": None}
         name = str(value).strip()[:100]
         result: dict[str, Any] = {"respondent_name": name}
-        platform = find_platform(name) or find_platform(latest_text(tracker))
+        platform = find_platform(normalise(name)) or find_platform(latest_text(tracker))
         if platform or mentions_online_purchase(latest_text(tracker)):
             result["respondent_is_platform"] = True
         return result
@@ -409,25 +415,37 @@ class IntakeFormValidation(FormValidationAction, ABC):
         if is_unknown_answer(normalise(address)):
             result["respondent_address"] = label("unknown")
             if online:
-                platform = find_platform(tracker.get_slot("respondent_name")) or ""
-                dispatcher.utter_message(
-                    response="utter_platform_noted", platform=platform or label("unknown")
-                )
+                self._platform_noted(dispatcher, tracker)
                 result["county"] = COUNTY_UNKNOWN
             return result
         if len(normalise(address)) < 2:
             dispatcher.utter_message(response="utter_address_too_short")
             return {"respondent_address": None}
         result["respondent_address"] = address
-        county = find_county(address)
-        if county:
-            result["county"] = county
-        elif is_outside_jiangmen(address):
+        # The same call the ticket service makes, so what the citizen is shown is what
+        # the ticket gets (see respondent_placement).
+        placement = resolve(normalize_text(address), platform=online)
+        if placement.county:
+            result["county"] = placement.county
+        elif placement.status is Status.OUTSIDE:
             dispatcher.utter_message(response="utter_county_outside")
             result["county"] = COUNTY_OUTSIDE
+        elif online:
+            # Art. 12: a platform's bureau follows its domicile, which the citizen's
+            # answer about "which district" cannot tell; staff assign it (待分派).
+            self._platform_noted(dispatcher, tracker)
+            result["county"] = COUNTY_UNKNOWN
         elif tracker.get_slot("county") is None:
+            # Ambiguous (白沙) or unrecognised: the form asks which district.
             dispatcher.utter_message(response="utter_county_unclear")
         return result
+
+    @staticmethod
+    def _platform_noted(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        platform = find_platform(normalise(tracker.get_slot("respondent_name")))
+        dispatcher.utter_message(
+            response="utter_platform_noted", platform=platform or label("unknown")
+        )
 
     def validate_county(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -437,7 +455,7 @@ class IntakeFormValidation(FormValidationAction, ABC):
         text = normalise(str(value))
         if text in (COUNTY_UNKNOWN, COUNTY_OUTSIDE) or text in COUNTIES:
             return {"county": text}
-        county = find_county(text)
+        county = find_county(text, in_jiangmen=True)
         if county:
             return {"county": county}
         if "不在江门" in text or is_outside_jiangmen(text):
@@ -599,9 +617,17 @@ class IntakeFormValidation(FormValidationAction, ABC):
         return {self.confirm_slot: None}
 
 
-def county_display(county: str | None) -> str:
-    if county == COUNTY_UNKNOWN or county is None:
-        return label("county_unknown")
-    if county == COUNTY_OUTSIDE:
-        return label("county_outside")
-    return county
+def respondent_placement(slots: Mapping[str, Any]) -> Placement:
+    """Where the ticket service will route these slots: the call it makes, on the values
+    ``submission.build_payload`` sends (address, county hint, platform flag)."""
+    county = slots.get("county")
+    return resolve(
+        normalize_text(slots.get("respondent_address") or ""),
+        normalize_text(county) if county in COUNTIES else None,
+        platform=bool(slots.get("respondent_is_platform")),
+    )
+
+
+def county_summary(slots: Mapping[str, Any]) -> str:
+    """The 办理单位 the review summary shows: the ticket's county, or 待分派."""
+    return county_display(respondent_placement(slots).county)

@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.common import label
-from bot.actions.intake import IntakeFormValidation, county_display
+from bot.actions.intake import IntakeFormValidation, county_summary
 
 REPORTER_SLOTS = ("complainant_name", "complainant_phone")
 
@@ -60,7 +60,7 @@ def report_summary(tracker: Tracker) -> dict[str, str]:
     return {
         "respondent_name": slots.get("respondent_name") or label("not_given"),
         "respondent_address_display": slots.get("respondent_address") or label("not_given"),
-        "county_display": county_display(slots.get("county")),
+        "county_display": county_summary(slots),
         "facts": slots.get("facts") or label("not_given"),
         "evidence_display": form.display_value("evidence", slots.get("evidence")),
         "reporter_display": reporter,

@@ -24,7 +24,6 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from bot.actions.common import entity_values, is_digression, is_fresh_turn, label, labels
-from bot.actions.intake import county_display
 from bot.actions.outbox import Outbox
 from bot.actions.parsing.phone import find_phone
 from bot.actions.parsing.text import normalise
@@ -35,6 +34,7 @@ from bot.actions.ticket_client import (
     conversation_id,
     get_status_async,
 )
+from core.places import county_display
 
 _TICKET = re.compile(r"JM\s*(\d{4})\s*-?\s*(\d{6})", re.IGNORECASE)
 _LOCAL = re.compile(r"LOCAL\s*-?\s*(\d{8})\s*-?\s*([0-9A-F]{6})", re.IGNORECASE)

@@ -19,10 +19,9 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.common import AMOUNT_NONE, COUNTY_OUTSIDE, COUNTY_UNKNOWN, field_label, label
-from bot.actions.intake import county_display
+from bot.actions.common import AMOUNT_NONE, field_label, label
+from bot.actions.intake import county_summary
 from bot.actions.outbox import Outbox
-from bot.actions.parsing.county import COUNTIES
 from bot.actions.parsing.phone import find_phone
 from bot.actions.ticket_client import (
     TicketConflict,
@@ -32,6 +31,7 @@ from bot.actions.ticket_client import (
     TicketUnavailable,
     create_ticket_async,
 )
+from core.places import COUNTIES, county_display
 
 logger = logging.getLogger(__name__)
 
@@ -197,18 +197,12 @@ class _SubmitAction(Action, ABC):
     def _announce(
         self, dispatcher: CollectingDispatcher, created: TicketCreated, tracker: Tracker
     ) -> None:
-        county = created.county or _county_value(tracker.get_slot("county"))
         dispatcher.utter_message(
             response=self.submitted_response,
             ticket_no=created.ticket_no,
-            county_display=county_display(
-                county
-                or (
-                    COUNTY_OUTSIDE
-                    if tracker.get_slot("county") == COUNTY_OUTSIDE
-                    else COUNTY_UNKNOWN
-                )
-            ),
+            county_display=county_display(created.county)
+            if created.county
+            else county_summary(tracker.slots),
             accept_deadline=created.accept_deadline or label("unknown"),
         )
         if created.deadline_provisional and created.accept_deadline:

@@ -9,8 +9,12 @@ from typing import Any
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.common import COUNTY_UNKNOWN
-from bot.actions.complaint_form import ActionAskComplaintConfirmed, ValidateComplaintForm
+from bot.actions.common import COUNTY_OUTSIDE, COUNTY_UNKNOWN
+from bot.actions.complaint_form import (
+    ActionAskComplaintConfirmed,
+    ValidateComplaintForm,
+    complaint_summary,
+)
 from tests.bot.conftest import make_tracker, user_message
 
 
@@ -246,6 +250,47 @@ def test_unclear_address_asks_the_county(complaint: Any) -> None:
     assert "utter_county_unclear" in complaint.responses()
     complaint.say("鹤山市")
     assert complaint.slots["county"] == "鹤山市"
+
+
+def test_address_outside_jiangmen_shows_unassigned(complaint: Any) -> None:
+    """沙坪 inside 重庆沙坪坝 once made the summary say 鹤山市 while the ticket said 待分派."""
+    complaint.say("我要投诉", intent="file_complaint", confidence=0.99)
+    complaint.say("明记餐厅")
+    complaint.say("重庆市沙坪坝区小龙坎正街1号")
+    assert complaint.responses() == ["utter_county_outside"]
+    assert complaint.slots["county"] == COUNTY_OUTSIDE
+    assert complaint.requested == "product"
+    assert complaint_summary(make_tracker(complaint.slots))["county_display"] == "待分派"
+
+
+def test_ambiguous_address_asks_and_the_answer_settles_it(complaint: Any) -> None:
+    complaint.say("我要投诉", intent="file_complaint", confidence=0.99)
+    complaint.say("明记餐厅")
+    complaint.say("江门白沙")  # 蓬江区白沙街道 or 台山市白沙镇
+    assert complaint.requested == "county"
+    assert "utter_county_unclear" in complaint.responses()
+    assert complaint_summary(make_tracker(complaint.slots))["county_display"] == "待分派"
+    complaint.say("台山")
+    assert complaint.slots["county"] == "台山市"
+    assert complaint_summary(make_tracker(complaint.slots))["county_display"] == "台山市"
+
+
+def test_road_named_after_a_place_is_not_the_place(complaint: Any) -> None:
+    complaint.say("我要投诉", intent="file_complaint", confidence=0.99)
+    complaint.say("骑楼小吃店")
+    complaint.say("江门市赤坎镇堤东路骑楼街")
+    assert complaint.slots["county"] == "开平市"
+
+
+def test_platform_with_unclear_address_is_not_asked_the_district(complaint: Any) -> None:
+    """Art. 12: the platform's domicile decides, so the consumer's answer could not help."""
+    complaint.say("我要投诉", intent="file_complaint", confidence=0.99)
+    complaint.say("拼多多上的小店")
+    complaint.say("江门白沙")
+    assert complaint.slots["county"] == COUNTY_UNKNOWN
+    assert "utter_platform_noted" in complaint.responses()
+    assert complaint.requested == "product"
+    assert complaint_summary(make_tracker(complaint.slots))["county_display"] == "待分派"
 
 
 def test_online_shop_with_unknown_address(complaint: Any) -> None:

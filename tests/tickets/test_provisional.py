@@ -15,7 +15,6 @@ from tickets.models import Ticket
 from tickets.schemas import TicketCreate
 from tickets.services.deadlines import WorkCalendar
 from tickets.services.intake import load_ticket, recompute_provisional, submit
-from tickets.services.routing import load_gazetteer
 from tickets.services.workflow import Actor, transition
 from tickets.settings import PACKAGE_DIR, Settings
 
@@ -28,7 +27,6 @@ def test_late_december_ticket_is_provisional_then_recomputed(
     server: Server, tmp_path: Path
 ) -> None:
     settings = Settings(database_url=server.database_url)
-    gazetteer = load_gazetteer(PACKAGE_DIR / "gazetteer.yml")
     payload = TicketCreate.model_validate(complaint(incident_date="2026-12-20"))
     result = submit(
         server.db,
@@ -37,7 +35,6 @@ def test_late_december_ticket_is_provisional_then_recomputed(
         now=CHRISTMAS_EVE_2026,
         settings=settings,
         calendar=WorkCalendar.from_file(PACKAGE_DIR / "holidays.yml"),
-        gazetteer=gazetteer,
     )
     ticket = result.ticket
     assert result.created and ticket.ticket_no.startswith("JM2026-")

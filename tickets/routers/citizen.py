@@ -90,7 +90,6 @@ def create_ticket(
             now=state.now(),
             settings=state.settings,
             calendar=state.calendar,
-            gazetteer=state.gazetteer,
         )
     except IdempotencyConflict:
         raise ApiError(409, message("errors.idempotency_conflict")) from None

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from core.places import COUNTIES, UNASSIGNED
 from tickets.deps import Staff, State, client_ip
 from tickets.errors import ApiError, FieldErrors
 from tickets.models import AuditEntry, Note, Ticket
@@ -40,7 +41,7 @@ from tickets.services.auth import audit
 from tickets.services.messages import message
 from tickets.services.prechecks import FieldProblem
 from tickets.services.workflow import Actor
-from tickets.settings import COUNTIES, PACKAGE_DIR, UNASSIGNED
+from tickets.settings import PACKAGE_DIR
 
 STATIC_DIR = PACKAGE_DIR / "static"
 

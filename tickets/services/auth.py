@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.places import COUNTIES
 from tickets.models import AuditEntry, StaffToken
 from tickets.services.workflow import Actor
-from tickets.settings import COUNTIES, Settings
+from tickets.settings import Settings
 
 ROLES = ("county", "admin")
 

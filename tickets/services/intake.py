@@ -26,9 +26,9 @@ from tickets.schemas import TicketCreate
 from tickets.services import numbering, prechecks
 from tickets.services.deadlines import ACCEPT_WORKING_DAYS, MEDIATION_WORKING_DAYS, WorkCalendar
 from tickets.services.messages import message
-from tickets.services.routing import Gazetteer, counties_in, route
+from tickets.services.routing import route
 from tickets.services.workflow import PROVISIONAL_FLAG
-from tickets.settings import COUNTIES, Settings
+from tickets.settings import Settings
 
 log = logging.getLogger("tickets.intake")
 SYSTEM = message("actors.system")
@@ -61,14 +61,6 @@ def local_date(moment: dt.datetime, settings: Settings) -> dt.date:
     return moment.astimezone(ZoneInfo(settings.timezone)).date()
 
 
-def _normalise_hint(hint: str | None, gazetteer: Gazetteer) -> str | None:
-    """Accept 新会 or 新会区 as the client's county hint."""
-    if not hint or hint in COUNTIES:
-        return hint
-    counties, _outside = counties_in(hint, gazetteer)
-    return next(iter(counties)) if len(counties) == 1 else None
-
-
 def _by_key(session: Session, key: str) -> Ticket | None:
     return session.scalars(select(Ticket).where(Ticket.idempotency_key == key)).one_or_none()
 
@@ -86,7 +78,6 @@ def build_ticket(
     now: dt.datetime,
     settings: Settings,
     calendar: WorkCalendar,
-    gazetteer: Gazetteer,
 ) -> Ticket:
     """A new, unnumbered ticket; raises ``PrecheckFailed`` if required content is missing."""
     received = local_date(now, settings)
@@ -101,12 +92,11 @@ def build_ticket(
     )
     complainant = None if anonymous else payload.complainant
     respondent = payload.respondent
-    hint = _normalise_hint(payload.county, gazetteer)
+    # The hint may be 新会 or 新会区; places.resolve reads it like the assistant does.
     routing = route(
         respondent.address if respondent else None,
         is_platform=bool(respondent and respondent.is_platform),
-        hint=hint,
-        gazetteer=gazetteer,
+        hint=payload.county,
     )
     working_days = (
         ACCEPT_WORKING_DAYS if payload.kind == "complaint" else settings.report_triage_working_days
@@ -184,13 +174,10 @@ def submit(
     now: dt.datetime,
     settings: Settings,
     calendar: WorkCalendar,
-    gazetteer: Gazetteer,
 ) -> IntakeResult:
     """Store a submission once per idempotency key; see the module docstring."""
     digest = fingerprint(payload)
-    ticket = build_ticket(
-        payload, key, now=now, settings=settings, calendar=calendar, gazetteer=gazetteer
-    )
+    ticket = build_ticket(payload, key, now=now, settings=settings, calendar=calendar)
     try:
         with db.writing() as session:
             # The write transaction is kept short: everything above ran outside it.

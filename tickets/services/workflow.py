@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from core.places import UNASSIGNED
 from tickets.models import Note, StatusEvent, Ticket
 from tickets.services.deadlines import MEDIATION_WORKING_DAYS, WorkCalendar
 from tickets.services.messages import message
-from tickets.settings import UNASSIGNED
 
 #: status → action → new status
 TRANSITIONS: dict[str, dict[str, str]] = {

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.actions.parsing.text import normalise
+from core.places import SHORT_NAMES
 
 Demand = Literal["退货", "退款", "赔偿", "其他"]
 DEMANDS: tuple[Demand, ...] = ("退货", "退款", "赔偿", "其他")
@@ -23,8 +24,10 @@ _SHOP_SUFFIX = (
     r"维修店|手机店|电器行|家具店|装修公司|物业公司|公司|有限公司|厂|市场|菜市场|档口|摊位|加油站|影院|网吧|"
     r"KTV|店)"
 )
+# A county name before the shop (在新会区的好又多超市) is not part of the shop's name.
+_COUNTY_SHORT = "|".join(map(re.escape, SHORT_NAMES))
 _MERCHANT = re.compile(
-    r"(?:在|去|到|从|向|跟|被|于|对|投诉|举报)?(?:(?:蓬江|江海|新会|台山|开平|鹤山|恩平)(?:区|市)?(?:的)?)?"
+    r"(?:在|去|到|从|向|跟|被|于|对|投诉|举报)?(?:(?:" + _COUNTY_SHORT + r")(?:区|市)?(?:的)?)?"
     r"(?P<name>[\u4e00-\u9fa5A-Za-z0-9·]{1,14}?" + _SHOP_SUFFIX + r")"
 )
 _STOP_PREFIX = re.compile(
