@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from core.settings import TicketsSettings
 from tickets.db import Database
 from tickets.errors import ApiError
 from tickets.services.auth import authenticate
@@ -19,7 +20,6 @@ from tickets.services.deadlines import WorkCalendar
 from tickets.services.messages import message
 from tickets.services.routing import Gazetteer
 from tickets.services.workflow import Actor
-from tickets.settings import Settings
 
 STATE_KEY = "tickets"
 
@@ -28,7 +28,7 @@ STATE_KEY = "tickets"
 class ServiceState:
     """Everything the routers need, built once by ``create_app``."""
 
-    settings: Settings
+    settings: TicketsSettings
     db: Database
     calendar: WorkCalendar
     gazetteer: Gazetteer

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from core.settings import TicketsSettings
 from tests.tickets.helpers import Server, complaint, new_key
 from tickets.models import Ticket
 from tickets.schemas import TicketCreate
@@ -17,7 +18,7 @@ from tickets.services.deadlines import WorkCalendar
 from tickets.services.intake import load_ticket, recompute_provisional, submit
 from tickets.services.routing import load_gazetteer
 from tickets.services.workflow import Actor, transition
-from tickets.settings import PACKAGE_DIR, Settings
+from tickets.settings import PACKAGE_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +28,7 @@ CHRISTMAS_EVE_2026 = dt.datetime(2026, 12, 24, 10, 0, tzinfo=ZoneInfo("Asia/Shan
 def test_late_december_ticket_is_provisional_then_recomputed(
     server: Server, tmp_path: Path
 ) -> None:
-    settings = Settings(database_url=server.database_url)
+    settings = TicketsSettings(database_url=server.database_url)
     gazetteer = load_gazetteer(PACKAGE_DIR / "gazetteer.yml")
     payload = TicketCreate.model_validate(complaint(incident_date="2026-12-20"))
     result = submit(
