@@ -34,15 +34,15 @@ from typing import Any
 
 import httpx
 
+from core.settings import get_settings
+
 REPO = Path(__file__).resolve().parents[1]
-RASA_URL = os.environ.get("YIWEN_RASA_URL", "http://127.0.0.1:5005")
+RASA_URL = get_settings().rasa.public_url
 
 
 def admin_params() -> dict[str, str]:
     """``?token=…`` for Rasa's HTTP API, which `yiwen up` locks (bot/rasa_server.py)."""
-    from yiwen.service_secrets import RASA_AUTH_TOKEN, service_secret
-
-    return {"token": service_secret(RASA_AUTH_TOKEN)}
+    return {"token": get_settings().rasa_auth_token()}
 
 
 # Our own phrasings (not the evaluation set).

@@ -46,9 +46,9 @@ def bench_queries(rows: list[tuple[str, str]]) -> None:
     rows.append(
         ("核心语料索引", f"{m.n_documents} 文档，{m.n_chunks} 片段，FAQ 问法 {m.n_faq_questions}")
     )
-    from yiwen.settings import get_settings
+    from core.settings import get_settings
 
-    index_dir = get_settings().index_dir
+    index_dir = get_settings().knowledge.index_dir
     size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
     rows.append(("索引磁盘占用", f"{size / 1e6:.1f} MB"))
 
@@ -77,11 +77,11 @@ def _lexical_pass(paths: list[Path]) -> tuple[list, list, float, float]:
 
 def _dense_rate(chunks: list, sample: int) -> tuple[float, int, int]:
     """Units/s of the configured encoder on an even sample; total units of ``chunks``."""
+    from core.settings import get_settings
     from retrieval.encoders import load_encoder
     from retrieval.index import dense_units
-    from yiwen.settings import get_settings
 
-    s = get_settings()
+    s = get_settings().knowledge
     enc = load_encoder(s.encoder, s.model_cache_dir, threads=s.encoder_threads)
     units = [u for c in chunks for u in dense_units(c)]
     step = max(1, len(units) // sample)
@@ -92,9 +92,9 @@ def _dense_rate(chunks: list, sample: int) -> tuple[float, int, int]:
 
 
 def bench_core_ingest(rows: list[tuple[str, str]], dense_sample: int) -> None:
-    from yiwen.settings import get_settings
+    from core.settings import get_settings
 
-    chunks, _errors, t_chunk, t_bm25 = _lexical_pass(get_settings().corpus_dirs)
+    chunks, _errors, t_chunk, t_bm25 = _lexical_pass(get_settings().knowledge.corpus_dirs)
     rows.append(
         (
             "核心语料：加载+分块 / 分词+BM25",
@@ -164,9 +164,10 @@ def bench_app_rss(rows: list[tuple[str, str]]) -> None:
 
 
 def run(lawrefbook: bool = True, dense_sample: int = 500) -> str:
-    from yiwen.settings import get_settings
+    from core.settings import get_settings
 
-    rows: list[tuple[str, str]] = [("机器", machine()), ("默认向量模型", get_settings().encoder)]
+    encoder = get_settings().knowledge.encoder
+    rows: list[tuple[str, str]] = [("机器", machine()), ("默认向量模型", encoder)]
     bench_queries(rows)
     bench_core_ingest(rows, dense_sample)
     bench_app_rss(rows)
@@ -177,5 +178,16 @@ def run(lawrefbook: bool = True, dense_sample: int = 500) -> str:
     return "\n".join(out)
 
 
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.retrieval [--no-lawrefbook] [--dense-sample N]`` (``yiwen bench``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-lawrefbook", action="store_true", help="skip the full law set")
+    parser.add_argument("--dense-sample", type=int, default=500)
+    args = parser.parse_args(argv)
+    print(run(lawrefbook=not args.no_lawrefbook, dense_sample=args.dense_sample))
+
+
 if __name__ == "__main__":
-    print(run())
+    main()

@@ -32,6 +32,7 @@ from channels.wechat_inbound import classify
 from channels.wechat_settings import load_texts
 from channels.wechat_text import cdata_safe, split_message, strip_markdown
 from channels.wechat_xml import parse_xml
+from core.settings import get_settings
 
 ANSWER = (
     "**个转企**可以保留原字号。根据《促进个体工商户发展条例》第十三条，"
@@ -103,9 +104,10 @@ def _post(url: str, body: bytes, content_type: str) -> float:
 
 
 def end_to_end(url: str, turns: int) -> list[tuple[str, str]]:
-    token = os.environ["YIWEN_WECHAT_TOKEN"]
-    aes_key = os.environ.get("YIWEN_WECHAT_AES_KEY", "")
-    app_id = os.environ.get("YIWEN_WECHAT_APP_ID", "")
+    wechat = get_settings().wechat
+    token, aes_key, app_id = wechat.token, wechat.aes_key, wechat.app_id
+    if not token:
+        raise SystemExit("请先设置 YIWEN_WECHAT_TOKEN（与 Rasa 使用的相同）")
     crypto = WeChatCrypto(token, aes_key, app_id) if aes_key else None
     rows = []
     modes = ["rest", "plaintext"] + (["safe"] if crypto else [])

@@ -3,7 +3,7 @@
 Usage (Rasa environment): ``python -m bot.rasa_server run --enable-api …`` — the same
 arguments as ``rasa run``. This wrapper adds ``--auth-token`` from
 ``YIWEN_RASA_AUTH_TOKEN`` or the generated ``<data_dir>/secrets/rasa_auth_token``
-(:mod:`yiwen.service_secrets`).
+(``get_settings().rasa_auth_token()``, :mod:`core.service_secrets`).
 
 Why a wrapper instead of ``rasa run --auth-token …``: a command line is readable by
 every user of the machine (``ps``, ``/proc/<pid>/cmdline``), and the token guards every
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 
-from yiwen.service_secrets import RASA_AUTH_TOKEN, service_secret
+from core.settings import get_settings
 
 
 def rasa_argv(args: list[str], token: str) -> list[str]:
@@ -42,7 +42,7 @@ def rasa_argv(args: list[str], token: str) -> list[str]:
 
 
 def main() -> None:
-    sys.argv = rasa_argv(sys.argv[1:], service_secret(RASA_AUTH_TOKEN))
+    sys.argv = rasa_argv(sys.argv[1:], get_settings().rasa_auth_token())
     from rasa.__main__ import main as rasa_main
 
     sys.exit(rasa_main())

@@ -11,45 +11,50 @@ reachable from outside. Rasa's HTTP API needs the server-side token
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot.endpoints_profile import endpoints_config, write_endpoints
 from bot.train import REPO_ROOT, domain_argument, model_path
-from yiwen.service_secrets import RASA_AUTH_TOKEN, data_dir_from, service_secret
+from core.settings import Settings, child_environment, get_settings
 
 #: Rasa and the action server bind here whatever ``YIWEN_HOST`` says (see above).
 LOOPBACK = "127.0.0.1"
 DEFAULT_ACTION_PORT = 5055
-DEFAULT_RASA_PORT = 5005
-
-
-DEFAULT_APP_PORT = 8000
 #: The in-memory tracker store with an LRU/idle bound (channels/tracker_store.py).
 BOUNDED_TRACKER_STORE = "channels.tracker_store.BoundedInMemoryTrackerStore"
 #: Largest request body Rasa accepts (chat messages, WeChat pushes, admin calls).
 CHAT_MAX_BODY_BYTES = 64 * 1024
 
 
-def _cors(settings_env: dict[str, str], app_port: int) -> list[str]:
-    """Origins for Rasa's ``--cors``: ``YIWEN_CORS_ORIGINS`` (a JSON list, as the ticket
-    API's settings read it; a comma-separated list also works), else the app's own origin."""
-    origins = settings_env.get("YIWEN_CORS_ORIGINS", "").strip()
-    if not origins:
-        return [f"http://127.0.0.1:{app_port}", f"http://localhost:{app_port}"]
-    if origins.startswith("["):
-        return [str(o).strip() for o in json.loads(origins) if str(o).strip()]
-    return [o.strip() for o in origins.split(",") if o.strip()]
+def _cors(settings: Settings) -> list[str]:
+    """Origins for Rasa's ``--cors``: the ticket API's ``cors_origins``, else the app's own."""
+    origins = [o.strip() for o in settings.tickets.cors_origins if o.strip()]
+    if origins:
+        return origins
+    port = settings.server.port
+    return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
 
-def rasa_services(settings_env: dict[str, str], root: Path = REPO_ROOT) -> list[dict]:
-    """The action server (app env) and Rasa (rasa env), in start order."""
+def rasa_services(
+    settings: Settings | None = None,
+    settings_env: Mapping[str, str] | None = None,
+    root: Path = REPO_ROOT,
+) -> list[dict]:
+    """The action server (app env) and Rasa (rasa env), in start order.
+
+    ``settings`` decides ports, stores and tokens (default: this process's);
+    ``settings_env`` is the environment the children inherit (default: this process's
+    with ``.env`` underneath, :func:`core.settings.child_environment`).
+    """
+    settings = settings or get_settings()
+    settings_env = dict(child_environment() if settings_env is None else settings_env)
     host = LOOPBACK
-    app_port = int(settings_env.get("YIWEN_PORT", DEFAULT_APP_PORT))
-    action_port = int(settings_env.get("YIWEN_ACTION_PORT", DEFAULT_ACTION_PORT))
-    rasa_port = int(settings_env.get("YIWEN_RASA_PORT", DEFAULT_RASA_PORT))
+    app_port = settings.server.port
+    action_port = settings.bot.action_port
+    rasa_port = settings.rasa.port
     pythonpath = str(root)
-    app_host = settings_env.get("YIWEN_HOST", LOOPBACK).strip() or LOOPBACK
+    app_host = settings.server.host.strip() or LOOPBACK
     if app_host in ("0.0.0.0", "::"):
         app_host = LOOPBACK  # bound to every address, loopback included
     if ":" in app_host:
@@ -76,17 +81,16 @@ def rasa_services(settings_env: dict[str, str], root: Path = REPO_ROOT) -> list[
     model = model_path(root)
     endpoints = "bot/endpoints.yml"
     action_url = f"http://127.0.0.1:{action_port}/webhook"
-    generated = endpoints_config(settings_env, action_url)
+    generated = endpoints_config(settings.rasa, action_url)
     if generated is None and action_port != DEFAULT_ACTION_PORT:
         generated = {  # bot/endpoints.yml says 5055
             "action_endpoint": {"url": action_url},
             "tracker_store": {"type": BOUNDED_TRACKER_STORE},
         }
-    data_dir = data_dir_from(settings_env) if settings_env.get("YIWEN_DATA_DIR") else root / "var"
     if generated is not None:
-        endpoints = str(write_endpoints(generated, data_dir / "rasa" / "endpoints.yml"))
+        endpoints = str(write_endpoints(generated, settings.data_dir / "rasa" / "endpoints.yml"))
     # The supervisor checks readiness with the token; it never prints this URL.
-    token = service_secret(RASA_AUTH_TOKEN, settings_env, data_dir)
+    token = settings.rasa_auth_token()
     return [
         {
             "name": "actions",
@@ -113,7 +117,7 @@ def rasa_services(settings_env: dict[str, str], root: Path = REPO_ROOT) -> list[
                 "run",
                 "--enable-api",
                 "--cors",
-                *_cors(settings_env, app_port),
+                *_cors(settings),
                 "--interface",
                 host,
                 "--port",

@@ -8,16 +8,16 @@ for as long as the process lives.
 
 Named in ``bot/endpoints.yml`` (and in the endpoints ``yiwen up`` generates) as
 ``channels.tracker_store.BoundedInMemoryTrackerStore``. Settings, in the endpoints entry
-or the environment: ``max_conversations`` / ``YIWEN_RASA_MAX_CONVERSATIONS`` (default
-20,000) and ``idle_ttl_s`` / ``YIWEN_RASA_IDLE_TTL_S`` (default 7,200 s: a citizen who
-comes back after two hours starts a new conversation, as a new Rasa session would).
+or else ``get_settings().rasa`` (:mod:`core.settings`): ``max_conversations`` /
+``YIWEN_RASA_MAX_CONVERSATIONS`` (default 20,000) and ``idle_ttl_s`` /
+``YIWEN_RASA_IDLE_TTL_S`` (default 7,200 s: a citizen who comes back after two hours
+starts a new conversation, as a new Rasa session would).
 Runs inside the Rasa server (Python 3.10).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import OrderedDict
 from typing import Any
@@ -25,15 +25,17 @@ from typing import Any
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from core.settings import get_settings
+
 logger = logging.getLogger(__name__)
 
 
-def _setting(value: Any, env: str, default: float) -> float:
-    raw = value if value is not None else os.environ.get(env)
+def _setting(value: Any, name: str, default: float) -> float:
+    """The endpoints entry's ``value`` when usable, else the setting's ``default``."""
     try:
-        return float(raw) if raw not in (None, "") else default
+        return float(value) if value not in (None, "") else default
     except (TypeError, ValueError):
-        logger.warning("%s=%r 无效，使用默认值 %s", env, raw, default)
+        logger.warning("%s=%r 无效，使用 %s", name, value, default)
         return default
 
 
@@ -52,10 +54,11 @@ class BoundedInMemoryTrackerStore(InMemoryTrackerStore):
         super().__init__(domain, event_broker, **kwargs)
         self.store: OrderedDict[str, str] = OrderedDict()
         self._seen: dict[str, float] = {}
+        rasa = get_settings().rasa
         self.max_conversations = int(
-            _setting(max_conversations, "YIWEN_RASA_MAX_CONVERSATIONS", 20_000)
+            _setting(max_conversations, "max_conversations", rasa.max_conversations)
         )
-        self.idle_ttl_s = _setting(idle_ttl_s, "YIWEN_RASA_IDLE_TTL_S", 7_200.0)
+        self.idle_ttl_s = _setting(idle_ttl_s, "idle_ttl_s", rasa.idle_ttl_s)
 
     def _forget(self, sender_id: str) -> None:
         self.store.pop(sender_id, None)

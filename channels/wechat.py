@@ -50,7 +50,7 @@ from channels.wechat_settings import Texts, WeChatSettings, load_texts
 from channels.wechat_state import make_store
 from channels.wechat_text import cdata_safe
 from channels.wechat_xml import BadRequest, parse_xml
-from yiwen import pii
+from core import pii
 
 logger = logging.getLogger(__name__)
 pii.install()  # Rasa's process: mask personal data in every log record from here on

@@ -3,15 +3,17 @@
 Why environment first: Rasa expands ``${VAR}`` in credentials.yml but refuses to start
 when a variable is unset, and most developer machines have no official account. So
 credentials.yml only names the channel (its values are optional defaults) and every
-secret comes from ``YIWEN_WECHAT_*`` variables, which win over the file.
+secret comes from ``YIWEN_WECHAT_*`` variables, which win over the file. The variables
+are read by :mod:`core.settings` (section ``wechat``, plus the shared ``redis_url`` and
+``data_dir``); this module merges them with credentials.yml and checks the result.
 
-This module imports only the standard library and PyYAML so that both the Rasa
-environment (Python 3.10) and the app environment's tests can use it.
+This module imports only the standard library, PyYAML and :mod:`core.settings` (which
+works on pydantic 1 too), so that both the Rasa environment (Python 3.10) and the app
+environment's tests can use it.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +22,8 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from core.settings import DEFAULT_DATA_DIR, Settings, get_settings
+
 MESSAGES_FILE = Path(__file__).with_name("wechat_messages.yml")
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 
@@ -39,7 +42,6 @@ ENV_KEYS = {
     "max_reply_bytes": "YIWEN_WECHAT_MAX_REPLY_BYTES",
     "defer_notice": "YIWEN_WECHAT_DEFER_NOTICE",
     "turn_timeout": "YIWEN_WECHAT_TURN_TIMEOUT",
-    "data_dir": "YIWEN_DATA_DIR",
 }
 
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*$")
@@ -122,7 +124,7 @@ class WeChatSettings:
     max_reply_bytes: int = 2000
     defer_notice: bool = False
     turn_timeout: float = 120.0
-    data_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
+    data_dir: Path = field(default_factory=lambda: DEFAULT_DATA_DIR)
 
     @property
     def configured(self) -> bool:
@@ -139,14 +141,18 @@ class WeChatSettings:
 
     @classmethod
     def from_sources(
-        cls, credentials: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+        cls, credentials: Mapping[str, Any] | None = None, settings: Settings | None = None
     ) -> WeChatSettings:
-        """Environment variables override credentials.yml values; both are optional."""
+        """Set variables override credentials.yml values; both are optional.
+
+        ``settings`` defaults to the process's (:func:`core.settings.get_settings`); the
+        data dir is always the settings' one.
+        """
         creds = dict(credentials or {})
-        env = os.environ if environ is None else environ
+        s = settings or get_settings()
         raw: dict[str, str] = {}
-        for key, var in ENV_KEYS.items():
-            value = env.get(var)
+        for key in ENV_KEYS:
+            value = s.redis_url if key == "redis_url" else getattr(s.wechat, key)
             if value is None or value == "":
                 value = creds.get(key)
             if value is not None and str(value) != "":
@@ -192,5 +198,5 @@ class WeChatSettings:
             max_reply_bytes=max_bytes,
             defer_notice=_truthy(raw.get("defer_notice", "")),
             turn_timeout=number("turn_timeout", 120.0, 1.0),
-            data_dir=Path(raw["data_dir"]) if "data_dir" in raw else REPO_ROOT / "var",
+            data_dir=s.data_dir,
         )

@@ -20,6 +20,7 @@ import faiss
 import numpy as np
 import yaml
 
+from core.settings import KnowledgeSettings, get_settings
 from knowledge.authority import Authority, load_authority
 from knowledge.model import Chunk
 from knowledge.normalize import normalize_text
@@ -51,7 +52,6 @@ from retrieval.lead import (
 )
 from retrieval.synonyms import expand_query, load_synonyms
 from retrieval.tokenizer import cjk_bigrams, tokenize
-from yiwen.settings import KnowledgeSettings, get_settings
 
 MESSAGES_PATH = Path(__file__).resolve().parents[1] / "knowledge" / "messages.yml"
 CALIBRATION_PATH = Path(__file__).resolve().parent / "calibration.json"
@@ -745,7 +745,7 @@ def open_engine(
     progress: Any = None,
 ) -> tuple[Engine, BuildReport]:
     """Load (or build) the index for the given inputs and wrap it in an Engine."""
-    s = settings or get_settings()
+    s = settings or get_settings().knowledge
     encoder = load_encoder(s.encoder, s.model_cache_dir, threads=s.encoder_threads)
     faq = (s.faq_dir if s.use_faq else None) if faq_dir is True else (faq_dir or None)
     index, report = open_index(

@@ -14,6 +14,7 @@ import click
 from sqlalchemy import select
 
 from core.places import COUNTIES
+from core.settings import get_settings
 from tickets import migrate
 from tickets.db import Database, make_database
 from tickets.models import StaffToken
@@ -21,11 +22,10 @@ from tickets.services.auth import issue_token
 from tickets.services.deadlines import WorkCalendar
 from tickets.services.intake import recompute_provisional
 from tickets.services.messages import message
-from tickets.settings import get_settings
 
 
 def _database() -> Database:
-    db = make_database(get_settings())
+    db = make_database(get_settings().tickets)
     migrate.upgrade(db.engine)
     return db
 
@@ -87,7 +87,7 @@ def deadlines() -> None:
 
 @deadlines.command("recompute", help=message("cli.recompute_help"))
 def recompute() -> None:
-    settings = get_settings()
+    settings = get_settings().tickets
     calendar = WorkCalendar.from_file(settings.holidays_file)
     changed = recompute_provisional(_database(), calendar, settings)
     click.echo(message("cli.recomputed", count=len(changed)), err=True)
@@ -98,7 +98,7 @@ def recompute() -> None:
 @deadlines.command("check", help=message("cli.check_help"))
 @click.argument("year", type=int)
 def check_year(year: int) -> None:
-    calendar = WorkCalendar.from_file(get_settings().holidays_file)
+    calendar = WorkCalendar.from_file(get_settings().tickets.holidays_file)
     if calendar.covers(year):
         click.echo(message("cli.covered", year=year))
     else:

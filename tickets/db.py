@@ -26,8 +26,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from tickets.settings import Settings
-from yiwen.service_secrets import create_private_file
+from core.service_secrets import create_private_file
+from core.settings import TicketsSettings
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: TicketsSettings) -> Engine:
     """Create the engine for ``settings``; creates the SQLite folder when needed."""
     url = settings.effective_database_url
     if make_url(url).get_backend_name() != "sqlite":
@@ -111,7 +111,7 @@ def make_engine(settings: Settings) -> Engine:
     return engine
 
 
-def make_database(settings: Settings) -> Database:
+def make_database(settings: TicketsSettings) -> Database:
     """Engine plus session factories for ``settings``."""
     engine = make_engine(settings)
     writer = engine.execution_options(sqlite_begin="IMMEDIATE")

@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from core.settings import TicketsSettings
 from tickets.db import Database
 from tickets.errors import ApiError
 from tickets.services.auth import authenticate
 from tickets.services.deadlines import WorkCalendar
 from tickets.services.messages import message
 from tickets.services.workflow import Actor
-from tickets.settings import Settings
 
 STATE_KEY = "tickets"
 
@@ -27,7 +27,7 @@ STATE_KEY = "tickets"
 class ServiceState:
     """Everything the routers need, built once by ``create_app``."""
 
-    settings: Settings
+    settings: TicketsSettings
     db: Database
     calendar: WorkCalendar
     #: The action server's credential (``Settings.service_token``), read once at start.

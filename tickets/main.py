@@ -16,16 +16,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from core.settings import TicketsSettings, get_settings
 from tickets import migrate
 from tickets.db import make_database
 from tickets.deps import STATE_KEY, ServiceState
 from tickets.errors import install_error_handlers
 from tickets.middleware import BodySizeLimit, SecurityHeaders
 from tickets.routers import citizen, health, staff
+from tickets.services.auth import check_static_tokens
 from tickets.services.deadlines import WorkCalendar
 from tickets.services.intake import recompute_provisional
 from tickets.services.masking import install_log_masking
-from tickets.settings import Settings, get_settings
 
 log = logging.getLogger("tickets")
 
@@ -41,9 +42,10 @@ DESCRIPTION = """
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: TicketsSettings | None = None) -> FastAPI:
     """Build the ticket service; the schema is migrated when the app starts."""
-    settings = settings or get_settings()
+    settings = settings or get_settings().tickets
+    check_static_tokens(settings)
     state = ServiceState(
         settings=settings,
         db=make_database(settings),

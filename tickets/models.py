@@ -2,7 +2,9 @@
 
 Every table name starts with ``ticket`` or ``staff`` so the service can share a database
 with other parts of Yiwen, and Alembic keeps its own version table
-(``tickets_alembic_version``) for the same reason.
+(``tickets_alembic_version``) for the same reason. The one exception, ``review_log``, is
+written by the action server (:class:`ReviewEntry`); it kept the name it had when the
+action server created it itself, so existing databases need no copy.
 """
 
 from __future__ import annotations
@@ -206,3 +208,25 @@ class LookupFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scope: Mapped[str] = mapped_column(String(80))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ReviewEntry(Base):
+    """Feedback on an answer, or a question the assistant could not answer.
+
+    Written by the action server (``bot.actions.review_log``), read by staff through
+    ``yiwen misses``. It lives here, not in the bot, because Alembic owns this database:
+    a table created on the side with ``create_all`` would be invisible to migrations.
+    Questions are masked before they are stored; ``yiwen purge`` clears sender and channel.
+    """
+
+    __tablename__ = "review_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    sender_id: Mapped[str | None] = mapped_column(String(128))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text, nullable=False)
+    answer: Mapped[str | None] = mapped_column(Text)
+    abstained: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    feedback: Mapped[str | None] = mapped_column(String(16))
+    citations: Mapped[list[str] | None] = mapped_column(JSON)

@@ -74,9 +74,9 @@ _limiter = ClientRateLimiter()
 
 def throttle_questions(request: Request) -> None:
     """Dependency of /api/ask and /api/search: 429 in Chinese past the per-client rate."""
-    from yiwen.settings import get_settings
+    from core.settings import get_settings
 
-    settings = get_settings()
+    settings = get_settings().server
     client = client_group(request.client.host if request.client else None)
     wait = _limiter.hit(client, settings.ask_rate_limit, settings.ask_rate_window_s)
     if wait:

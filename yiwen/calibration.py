@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from core.settings import get_settings
 from retrieval.engine import CALIBRATION_PATH, Engine, get_engine, open_engine
 from yiwen.evaluation import eval_index_dir
-from yiwen.settings import get_settings
 
 SET_PATH = Path(__file__).resolve().parents[1] / "retrieval" / "calibration_set.yml"
 TARGET_OOS_ABSTENTION = 0.95
@@ -98,7 +98,7 @@ def calibrate() -> str:
     # The passage threshold comes from the documents alone: with the FAQ indexed, its
     # answers are passages too and would set the bar for documents that have none.
     docs_only, _ = open_engine(
-        faq_dir=None, index_dir=eval_index_dir(get_settings().corpus_dirs, use_faq=False)
+        faq_dir=None, index_dir=eval_index_dir(get_settings().knowledge.corpus_dirs, use_faq=False)
     )
     doc_pos, _ = _confidences(docs_only, data["in_scope"])
     doc_neg, _ = _confidences(docs_only, data["out_of_scope"])

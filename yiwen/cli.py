@@ -22,11 +22,11 @@ def main() -> None:
 @click.option("--rebuild", is_flag=True, help="忽略现有索引，强制重建。")
 @click.option("--no-faq", is_flag=True, help="不导入常见问题库。")
 def ingest(paths: tuple[Path, ...], rebuild: bool, no_faq: bool) -> None:
+    from core.progress import StageProgress
+    from core.settings import get_settings
     from retrieval.engine import open_engine
-    from yiwen.progress import StageProgress
-    from yiwen.settings import get_settings
 
-    s = get_settings()
+    s = get_settings().knowledge
     corpus = list(paths) or s.corpus_dirs
     if not corpus:
         raise click.UsageError(
@@ -117,9 +117,13 @@ def calibrate() -> None:
     help="全量法规集向量化抽样片段数（用于估算总时长）。",
 )
 def bench(lawrefbook: bool, dense_sample: int) -> None:
-    from bench.retrieval import run as run_bench
+    # A subprocess, not an import: ``bench`` is the floor above ``yiwen`` (tests/test_floors.py).
+    import subprocess
 
-    click.echo(run_bench(lawrefbook=lawrefbook, dense_sample=dense_sample))
+    args = [sys.executable, "-m", "bench.retrieval", "--dense-sample", str(dense_sample)]
+    if not lawrefbook:
+        args.append("--no-lawrefbook")
+    sys.exit(subprocess.call(args, cwd=Path(__file__).resolve().parents[1]))
 
 
 @main.command(help="只启动知识问答 / 工单 API（端口 8000）。")
@@ -128,12 +132,12 @@ def bench(lawrefbook: bool, dense_sample: int) -> None:
 def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
-    from yiwen import pii
+    from core import pii
+    from core.settings import get_settings
     from yiwen.app import create_app
-    from yiwen.settings import get_settings
 
     pii.install()
-    s = get_settings()
+    s = get_settings().server
     uvicorn.run(create_app(), host=host or s.host, port=port or s.port, ws="none", log_level="info")
 
 
@@ -147,13 +151,13 @@ def up() -> None:
 @main.command(help="在终端里与运行中的邑问对话（先运行 make run）。")
 @click.option("--url", default=None, help="Rasa 地址，默认 YIWEN_RASA_URL 或 http://127.0.0.1:5005")
 def shell(url: str | None) -> None:
-    from channels.webchat import rasa_url_from_env
+    from core.settings import get_settings
     from yiwen.shell import run_shell
 
     def read() -> str:
         return input("你> ")
 
-    sys.exit(run_shell(url or rasa_url_from_env(), read, click.echo))
+    sys.exit(run_shell(url or get_settings().rasa.public_url, read, click.echo))
 
 
 @main.command(
@@ -167,44 +171,34 @@ def shell(url: str | None) -> None:
     help="清除多少天以前的数据（例如 90）。",
 )
 def purge(days: int) -> None:
-    import os
-
-    from bot.actions import settings as action_settings
+    from core.settings import get_settings
     from yiwen.retention import purge as run_purge
-    from yiwen.services import settings_env
 
-    os.environ.update(settings_env())  # .env underneath, as the services see it
+    s = get_settings()  # the environment with .env underneath, as the services see it
     report = run_purge(
         days,
-        outbox_path=action_settings.outbox_path(),
-        database_url=action_settings.database_url(),
-        tracker_store_url=os.environ.get("YIWEN_RASA_TRACKER_STORE_URL", "").strip(),
+        outbox_path=s.outbox_path,
+        database_url=s.tickets.effective_database_url,
+        tracker_store_url=s.rasa.tracker_store_url.strip(),
     )
     click.echo(f"保留期限 {days} 天：")
     for line in report.lines():
         click.echo(f"  {line}")
 
 
-def _mount_optional() -> None:
-    """Sub-commands owned by other packages, mounted when those packages are present."""
-    try:
-        from tickets.cli import deadlines, tokens
+def _mount_subcommands() -> None:
+    """Sub-commands owned by the packages below: a broken import there fails loudly here."""
+    from bot.actions.outbox import outbox_cli
+    from bot.actions.review_log import misses
+    from tickets.cli import deadlines, tokens
 
-        main.add_command(tokens)
-        main.add_command(deadlines)
-    except ImportError:
-        pass
-    try:
-        from bot.actions.outbox import outbox_cli
-        from bot.actions.review_log import misses
-
-        main.add_command(misses)
-        main.add_command(outbox_cli)
-    except ImportError:
-        pass
+    main.add_command(tokens)
+    main.add_command(deadlines)
+    main.add_command(misses)
+    main.add_command(outbox_cli)
 
 
-_mount_optional()
+_mount_subcommands()
 
 if __name__ == "__main__":
     main()

@@ -19,8 +19,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from yiwen.progress import StageProgress
-from yiwen.settings import get_settings
+from core.progress import StageProgress
+from core.settings import get_settings
 
 
 def hit_matches(hit: dict[str, Any], gold: list[dict[str, Any]]) -> bool:
@@ -130,13 +130,13 @@ def format_metrics(m: dict[str, Any]) -> str:
 
 def eval_index_dir(corpora: list[Path], use_faq: bool) -> Path:
     """The app's own index when the inputs are the configured ones, else a keyed folder."""
-    s = get_settings()
+    s = get_settings().knowledge
     same = sorted(p.resolve() for p in corpora) == sorted(p.resolve() for p in s.corpus_dirs)
     if same and use_faq == s.use_faq:
         return s.index_dir
     key = "|".join(sorted(str(p.resolve()) for p in corpora)) + f"|faq={use_faq}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    return get_settings().data_dir / "eval-index" / digest
+    return s.data_dir / "eval-index" / digest
 
 
 def run_eval(

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import httpx
 
-from yiwen.settings import REPO_ROOT, get_settings
+from bot.services import rasa_services
+from core.settings import REPO_ROOT, child_environment, get_settings
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Service:
 
 
 def app_service() -> Service:
-    s = get_settings()
+    s = get_settings().server
     return Service(
         name="app（知识问答 + 工单 API）",
         cmd=[sys.executable, "-m", "yiwen.cli", "serve", "--host", s.host, "--port", str(s.port)],
@@ -53,38 +54,21 @@ def app_service() -> Service:
     )
 
 
-def settings_env() -> dict[str, str]:
-    """The environment with ``.env`` underneath it, as the children should see it.
-
-    The app reads ``.env`` itself (pydantic-settings); Rasa and the action server do
-    not, so the supervisor hands them the merged view.
-    """
-    from dotenv import dotenv_values
-
-    dotenv = {k: v for k, v in dotenv_values(REPO_ROOT / ".env").items() if v is not None}
-    return {**dotenv, **os.environ}
-
-
-def ensure_service_secrets(env: dict[str, str]) -> None:
+def ensure_service_secrets() -> None:
     """Generate the stack's shared secrets (mode 600, in the data dir) unless configured.
 
     Done once here, before any child starts, so the app and the action server read the
-    same ticket-API token and Rasa the same admin token (see ``yiwen.service_secrets``).
+    same ticket-API token and Rasa the same admin token (see ``core.service_secrets``).
     """
-    from yiwen.service_secrets import RASA_AUTH_TOKEN, TICKET_API_TOKEN, service_secret
-
-    for name in (TICKET_API_TOKEN, RASA_AUTH_TOKEN):
-        service_secret(name, env)
+    settings = get_settings()
+    settings.ticket_api_token()
+    settings.rasa_auth_token()
 
 
 def all_services() -> list[Service]:
-    ensure_service_secrets(settings_env())
+    ensure_service_secrets()
     services = [app_service()]
-    try:
-        from bot.services import rasa_services
-    except ImportError:
-        return services
-    for spec in rasa_services(settings_env()):
+    for spec in rasa_services(get_settings(), child_environment()):
         services.append(
             Service(
                 name=spec["name"],
@@ -197,7 +181,7 @@ def run_all(startup_timeout: float = 600.0) -> int:
                 return 1
             time.sleep(1)
         if not stopping:
-            s = get_settings()
+            s = get_settings().server
             print("\n邑问已启动：")
             print(f"  网页对话（演示页）：http://{s.host}:{s.port}/demo")
             print(f"  知识问答 / 工单 API 文档：http://{s.host}:{s.port}/docs")

@@ -26,7 +26,6 @@ from typing import Any, Literal
 
 import click
 
-from bot.actions import settings
 from bot.actions.ticket_client import (
     TicketConflict,
     TicketCreated,
@@ -35,7 +34,8 @@ from bot.actions.ticket_client import (
     TicketUnavailable,
     create_ticket,
 )
-from yiwen.service_secrets import create_private_file
+from core.service_secrets import create_private_file
+from core.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class Outbox:
     """SQLite-backed queue; one short-lived connection per call, so threads can share it."""
 
     def __init__(self, path: Path | str | None = None) -> None:
-        self.path = Path(path) if path else settings.outbox_path()
+        self.path = Path(path) if path else get_settings().outbox_path
         # The outbox holds whole complaints (names, phones, addresses): the file is
         # created owner-only before SQLite opens it (its -wal/-shm files follow its mode).
         create_private_file(self.path)
@@ -199,7 +199,9 @@ class Outbox:
                 "SELECT attempts FROM outbox WHERE local_ref=?", (local_ref,)
             ).fetchone()
             attempts = (row["attempts"] if row else 0) + 1
-            delay = min(settings.outbox_backoff_s() * 2 ** (attempts - 1), MAX_BACKOFF_S)
+            delay = min(
+                get_settings().bot.outbox_backoff_seconds * 2 ** (attempts - 1), MAX_BACKOFF_S
+            )
             conn.execute(
                 "UPDATE outbox SET attempts=?, last_error=?, next_attempt_at=?, updated_at=?"
                 " WHERE local_ref=?",
@@ -296,7 +298,7 @@ class RetryWorker(threading.Thread):
         super().__init__(name="yiwen-outbox-retry", daemon=True)
         self.outbox = outbox or Outbox()
         self.interval_s = (
-            interval_s if interval_s is not None else settings.outbox_retry_interval_s()
+            interval_s if interval_s is not None else get_settings().bot.outbox_retry_seconds
         )
         self.send = send
         self._stop_event = threading.Event()

@@ -1,10 +1,13 @@
 """Review log: helpful/unhelpful feedback and every abstained question.
 
 Staff read it (``yiwen misses``) to write FAQ entries for what citizens
-actually ask. It lives in the app database (``YIWEN_DATABASE_URL``) and this
-module creates its own ``review_log`` table when missing, so it works before
-any migration runs. Phone numbers in questions are masked before storage, and
-``yiwen purge`` forgets who asked (sender id, channel) after the retention period.
+actually ask. It lives in the app database (``YIWEN_DATABASE_URL``), whose schema
+Alembic owns: the table is the ticket service's model ``tickets.models.ReviewEntry``,
+and the first use of a database here runs the same locked ``upgrade head`` as the app
+does at start (unless ``YIWEN_RUN_MIGRATIONS=false``), so the action server works when it
+starts first and never creates a table Alembic does not know about. Phone numbers in
+questions are masked before storage, and ``yiwen purge`` forgets who asked (sender id,
+channel) after the retention period.
 """
 
 from __future__ import annotations
@@ -16,46 +19,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import click
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    insert,
-    or_,
-    select,
-)
+from sqlalchemy import Engine, Table, create_engine, insert, or_, select
 from sqlalchemy.engine import make_url
 
-from bot.actions import settings
 from bot.actions.parsing.phone import mask_phones_in_text
-from yiwen.pii import mask_text
-from yiwen.service_secrets import create_private_file
+from core.pii import mask_text
+from core.service_secrets import create_private_file
+from core.settings import get_settings
+from tickets import migrate
+from tickets.models import ReviewEntry
 
 Feedback = Literal["helpful", "unhelpful"]
 
-metadata = MetaData()
-
-review_log = Table(
-    "review_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sender_id", String(128)),
-    Column("channel", String(64)),
-    Column("question", Text, nullable=False),
-    Column("answer", Text),
-    Column("abstained", Boolean, nullable=False, default=False),
-    Column("feedback", String(16)),
-    Column("citations", JSON),
-)
+review_log: Table = ReviewEntry.__table__  # type: ignore[assignment]
 
 
 @lru_cache(maxsize=8)
@@ -65,13 +41,14 @@ def _engine(url: str) -> Engine:
         create_private_file(Path(parsed.database))  # owner-only from the start
     # hide_parameters: a database error must not copy citizens' questions into the log.
     engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
-    metadata.create_all(engine, checkfirst=True)
+    if get_settings().tickets.run_migrations:
+        migrate.upgrade(engine)  # Alembic's schema, under its cross-process lock
     return engine
 
 
 def get_engine(url: str | None = None) -> Engine:
-    """The (cached) engine for ``url`` or the configured database, table ensured."""
-    return _engine(url or settings.database_url())
+    """The (cached) engine for ``url`` or the configured database, schema up to date."""
+    return _engine(url or get_settings().tickets.effective_database_url)
 
 
 def record(

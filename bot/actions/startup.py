@@ -14,7 +14,6 @@ Importing ``bot.actions`` anywhere else (tests, ``yiwen misses``) stays cheap.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
@@ -26,9 +25,11 @@ _lock = threading.Lock()
 
 
 def is_action_server() -> bool:
-    flag = os.environ.get("YIWEN_ACTIONS_PRELOAD")
+    from core.settings import get_settings
+
+    flag = get_settings().bot.actions_preload
     if flag is not None:
-        return flag == "1"
+        return flag
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
     return bool(spec and spec.name.startswith("rasa_sdk"))
 
@@ -55,7 +56,7 @@ def start() -> None:
             return
         _started = True
     from bot.actions.outbox import RetryWorker
-    from yiwen import pii
+    from core import pii
 
     # Before anything logs a phone number or an httpx URL with phone_last4 in it.
     pii.install()

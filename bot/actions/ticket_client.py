@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from bot.actions import settings
+from core.settings import get_settings
 
 
 class TicketApiError(Exception):
@@ -113,7 +113,7 @@ def _status(response: httpx.Response) -> dict[str, Any]:
 
 
 def _url(path: str, base_url: str | None) -> str:
-    return f"{(base_url or settings.ticket_api_url()).rstrip('/')}{path}"
+    return f"{(base_url or get_settings().bot.ticket_api_url).rstrip('/')}{path}"
 
 
 #: Where the ticket API reads the conversation a look-up is made for (tickets.deps).
@@ -131,7 +131,7 @@ def conversation_id(channel: str | None, sender_id: str | None) -> str:
 
 def _headers(idempotency_key: str | None = None, conversation: str | None = None) -> dict[str, str]:
     """The service credential, plus the request's own headers."""
-    headers = {"Authorization": f"Bearer {settings.ticket_api_token()}"}
+    headers = {"Authorization": f"Bearer {get_settings().ticket_api_token()}"}
     if idempotency_key is not None:
         headers["Idempotency-Key"] = idempotency_key
     if conversation:
@@ -149,7 +149,9 @@ def create_ticket(
 ) -> TicketCreated:
     """POST /api/tickets (sync; used by the outbox retry worker)."""
     try:
-        with httpx.Client(timeout=timeout or settings.ticket_timeout_s(), transport=transport) as c:
+        with httpx.Client(
+            timeout=timeout or get_settings().bot.ticket_timeout, transport=transport
+        ) as c:
             response = c.post(
                 _url("/api/tickets", base_url),
                 json=payload,
@@ -171,7 +173,7 @@ async def create_ticket_async(
     """POST /api/tickets from inside an action."""
     try:
         async with httpx.AsyncClient(
-            timeout=timeout or settings.ticket_timeout_s(), transport=transport
+            timeout=timeout or get_settings().bot.ticket_timeout, transport=transport
         ) as client:
             response = await client.post(
                 _url("/api/tickets", base_url),
@@ -200,7 +202,7 @@ async def get_status_async(
     """
     try:
         async with httpx.AsyncClient(
-            timeout=timeout or settings.ticket_timeout_s(), transport=transport
+            timeout=timeout or get_settings().bot.ticket_timeout, transport=transport
         ) as client:
             response = await client.get(
                 _url(f"/api/tickets/{ticket_no}", base_url),

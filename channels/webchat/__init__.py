@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from core.settings import get_settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -24,19 +25,6 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_RASA_URL = "http://127.0.0.1:5005"
 WIDGET_PATH = "/widget"
 DEMO_PATH = "/demo"
-
-
-def rasa_url_from_env() -> str:
-    """The Rasa server the demo page points at.
-
-    ``YIWEN_RASA_URL`` when set (a public URL behind a proxy), else loopback on
-    ``YIWEN_RASA_PORT`` (the port ``yiwen up`` starts Rasa on), else port 5005.
-    """
-    url = os.environ.get("YIWEN_RASA_URL", "").strip()
-    if url:
-        return url
-    port = os.environ.get("YIWEN_RASA_PORT", "").strip()
-    return f"http://127.0.0.1:{port}" if port.isdigit() else DEFAULT_RASA_URL
 
 
 def render_demo_page(rasa_url: str, widget_base: str = WIDGET_PATH) -> str:
@@ -63,7 +51,8 @@ def mount(app: FastAPI, rasa_url: str | None = None) -> None:
     from fastapi.responses import HTMLResponse, RedirectResponse
     from fastapi.staticfiles import StaticFiles
 
-    target = rasa_url or rasa_url_from_env()
+    # YIWEN_RASA_URL (a public URL behind a proxy), else loopback on YIWEN_RASA_PORT.
+    target = rasa_url or get_settings().rasa.public_url
     app.mount(WIDGET_PATH, StaticFiles(directory=STATIC_DIR), name="yiwen-widget")
 
     @app.get(DEMO_PATH, response_class=HTMLResponse, include_in_schema=False)

@@ -8,7 +8,7 @@ type, and a sender id or a client address that sends too fast gets a polite Chin
 answer (HTTP 429 on REST) instead of a turn.
 
 Counters live in Redis when ``YIWEN_REDIS_URL`` is set (shared by every Rasa process),
-else in this process. Settings (environment):
+else in this process. Settings (``get_settings().chat``, see :mod:`core.settings`):
 
 - ``YIWEN_CHAT_MAX_CHARS`` (default 2000): longest message accepted.
 - ``YIWEN_CHAT_RATE_LIMIT`` (default ``20/60``): messages per sender id per window (s).
@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from channels.wechat_state import StateStore, make_store
+from core.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -59,15 +58,11 @@ class ChatLimits:
     redis_url: str = ""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ChatLimits:
-        env = os.environ if environ is None else environ
-        sender = _rate(env.get("YIWEN_CHAT_RATE_LIMIT"), (20, 60.0))
-        ip = _rate(env.get("YIWEN_CHAT_IP_RATE_LIMIT"), (60, 60.0))
-        try:
-            max_chars = max(1, int(env.get("YIWEN_CHAT_MAX_CHARS") or 2000))
-        except ValueError:
-            max_chars = 2000
-        return cls(max_chars, *sender, *ip, redis_url=env.get("YIWEN_REDIS_URL", ""))
+    def from_settings(cls, settings: Settings | None = None) -> ChatLimits:
+        s = settings or get_settings()
+        sender = _rate(s.chat.rate_limit, (20, 60.0))
+        ip = _rate(s.chat.ip_rate_limit, (60, 60.0))
+        return cls(s.chat.max_chars, *sender, *ip, redis_url=s.redis_url)
 
 
 def client_group(ip: str | None) -> str:
@@ -94,7 +89,7 @@ class ChatGuard:
     """Decides whether a chat message may start a turn; says why not, in Chinese."""
 
     def __init__(self, limits: ChatLimits | None = None, store: StateStore | None = None) -> None:
-        self.limits = limits or ChatLimits.from_env()
+        self.limits = limits or ChatLimits.from_settings()
         self.store = store or make_store(self.limits.redis_url, "yiwen:chat:")
 
     async def _over(self, key: str, limit: int, window: float) -> bool:

@@ -31,7 +31,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from channels.webchat.limits import ChatGuard
-from yiwen import pii
+from core import pii
 
 logger = logging.getLogger(__name__)
 pii.install()  # Rasa's process: mask personal data in every log record from here on

@@ -27,7 +27,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.webchat.limits import ChatGuard
-from yiwen import pii
+from core import pii
 
 logger = logging.getLogger(__name__)
 pii.install()  # Rasa's process: mask personal data in every log record from here on

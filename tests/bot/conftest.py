@@ -257,11 +257,11 @@ class TicketServer:
         if self._admin_token is None:
             import datetime as dt
 
+            from core.settings import TicketsSettings
             from tickets.db import make_database
             from tickets.services.auth import issue_token
-            from tickets.settings import Settings
 
-            db = make_database(Settings(database_url=self.database_url))
+            db = make_database(TicketsSettings(database_url=self.database_url))
             with db.writing() as session:
                 _row, self._admin_token = issue_token(
                     session, role="admin", county=None, name="bot-tests",

@@ -13,6 +13,7 @@ from rasa_sdk.executor import ActionExecutor
 
 from bot import services, train
 from bot.actions.common import labels
+from core.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -114,7 +115,8 @@ def test_existing_model_is_not_retrained(tmp_path: Path, capsys: Any) -> None:
 
 
 def test_services_for_yiwen_up() -> None:
-    actions, rasa = services.rasa_services({"YIWEN_DATABASE_URL": "sqlite:///x.db"})
+    env = {"YIWEN_DATABASE_URL": "sqlite:///x.db"}
+    actions, rasa = services.rasa_services(load_settings(env), env)
     assert actions["name"] == "actions"
     assert actions["cmd"][-4:] == ["--actions", "bot.actions", "--port", "5055"]
     assert actions["env"]["SANIC_HOST"] == "127.0.0.1"

@@ -18,12 +18,13 @@ from bot.endpoints_profile import (
     tracker_store,
     write_endpoints,
 )
+from core.settings import load_settings
 
 ACTION_URL = "http://127.0.0.1:5055/webhook"
 
 
 def test_defaults_keep_the_checked_in_endpoints() -> None:
-    assert endpoints_config({}, ACTION_URL) is None
+    assert endpoints_config(load_settings({}).rasa, ACTION_URL) is None
     _, rasa = services.rasa_services({})
     cmd = rasa["cmd"]
     assert cmd[cmd.index("--endpoints") + 1] == "bot/endpoints.yml"
@@ -74,7 +75,7 @@ def test_redis_lock_store() -> None:
 )
 def test_bad_urls_name_the_variable_and_the_fix(var: str, url: str, needle: str) -> None:
     with pytest.raises(EndpointsConfigError) as excinfo:
-        endpoints_config({var: url}, ACTION_URL)
+        endpoints_config(load_settings({var: url}).rasa, ACTION_URL)
     assert var in str(excinfo.value) and needle in str(excinfo.value)
 
 
@@ -84,7 +85,7 @@ def test_yiwen_up_hands_rasa_the_generated_file(tmp_path: Path) -> None:
         TRACKER_URL_VAR: "postgresql://postgres@127.0.0.1:5432/yiwen_rasa",
         LOCK_URL_VAR: "redis://127.0.0.1:6379/1",
     }
-    _, rasa = services.rasa_services(env)
+    _, rasa = services.rasa_services(load_settings(env), env)
     cmd = rasa["cmd"]
     path = Path(cmd[cmd.index("--endpoints") + 1])
     assert path == tmp_path / "rasa" / "endpoints.yml"
@@ -96,19 +97,20 @@ def test_yiwen_up_hands_rasa_the_generated_file(tmp_path: Path) -> None:
 
 
 def test_write_endpoints_round_trips(tmp_path: Path) -> None:
-    config = endpoints_config({LOCK_URL_VAR: "redis://127.0.0.1:6379/2"}, ACTION_URL)
+    config = endpoints_config(
+        load_settings({LOCK_URL_VAR: "redis://127.0.0.1:6379/2"}).rasa, ACTION_URL
+    )
     assert config is not None and "tracker_store" not in config
     path = write_endpoints(config, tmp_path / "e.yml")
     assert yaml.safe_load(path.read_text(encoding="utf-8")) == config
 
 
 def test_cors_origins_reach_rasa() -> None:
-    _, rasa = services.rasa_services({"YIWEN_PORT": "8100"})
+    _, rasa = services.rasa_services(load_settings({"YIWEN_PORT": "8100"}), {})
     cmd = rasa["cmd"]
     assert cmd[cmd.index("--cors") + 1] == "http://127.0.0.1:8100"
-    _, rasa = services.rasa_services(
-        {"YIWEN_CORS_ORIGINS": '["https://a.example", "https://b.example"]'}
-    )
+    env = {"YIWEN_CORS_ORIGINS": '["https://a.example", "https://b.example"]'}
+    _, rasa = services.rasa_services(load_settings(env), env)
     cmd = rasa["cmd"]
     assert cmd[cmd.index("--cors") + 1 : cmd.index("--cors") + 3] == [
         "https://a.example",

@@ -21,6 +21,7 @@ from channels.wechat_api import (
 )
 from channels.wechat_settings import SettingsError, WeChatSettings
 from channels.wechat_state import MemoryStore
+from core.settings import load_settings
 from tests.channels.fake_wechat_api import FakeWeChatAPI
 
 REPO = Path(__file__).resolve().parents[2]
@@ -204,13 +205,15 @@ def test_settings_come_from_environment_over_credentials(tmp_path: Path) -> None
     key = "a" * 43
     settings = WeChatSettings.from_sources(
         {"token": "from-yml", "api_base": "http://yml/", "passive_timeout": 3},
-        {
-            "YIWEN_WECHAT_TOKEN": "from-env",
-            "YIWEN_WECHAT_AES_KEY": key,
-            "YIWEN_WECHAT_APP_ID": "wx1",
-            "YIWEN_WECHAT_RATE_LIMIT": "5/10",
-            "YIWEN_DATA_DIR": str(tmp_path),
-        },
+        load_settings(
+            {
+                "YIWEN_WECHAT_TOKEN": "from-env",
+                "YIWEN_WECHAT_AES_KEY": key,
+                "YIWEN_WECHAT_APP_ID": "wx1",
+                "YIWEN_WECHAT_RATE_LIMIT": "5/10",
+                "YIWEN_DATA_DIR": str(tmp_path),
+            }
+        ),
     )
     assert settings.token == "from-env"
     assert settings.api_base == "http://yml"
@@ -218,7 +221,7 @@ def test_settings_come_from_environment_over_credentials(tmp_path: Path) -> None
     assert (settings.rate_limit, settings.rate_window) == (5, 10.0)
     assert settings.safe_mode and not settings.can_push
     assert settings.data_dir == tmp_path
-    assert not WeChatSettings.from_sources({}, {}).configured
+    assert not WeChatSettings.from_sources({}, load_settings({})).configured
 
 
 @pytest.mark.parametrize(
@@ -233,7 +236,7 @@ def test_settings_come_from_environment_over_credentials(tmp_path: Path) -> None
 )
 def test_bad_settings_name_the_variable_to_fix(env: dict[str, str], names: str) -> None:
     with pytest.raises(SettingsError, match=names):
-        WeChatSettings.from_sources({}, {"YIWEN_WECHAT_TOKEN": "t", **env})
+        WeChatSettings.from_sources({}, load_settings({"YIWEN_WECHAT_TOKEN": "t", **env}))
 
 
 def test_menu_is_created_from_the_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ from contextlib import ExitStack
 
 import pytest
 
+from core.settings import TicketsSettings
 from tests.security.stack import RASA_BIN, TEST_INDEX, Stack, start_stack
 from tests.tickets.helpers import (
     PostgresUnavailable,
@@ -26,7 +27,6 @@ from tests.tickets.helpers import (
 )
 from tickets.db import make_database
 from tickets.services.auth import issue_token
-from tickets.settings import Settings
 
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -66,7 +66,7 @@ def launched_apis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
             )
             procs.append(proc)
             stack.callback(stop_server, proc)
-            db = make_database(Settings(database_url=url, db_pool_size=2, db_max_overflow=2))
+            db = make_database(TicketsSettings(database_url=url, db_pool_size=2, db_max_overflow=2))
             stack.callback(db.engine.dispose)
             servers[name] = Server(base_url, url, log_path, db, proc=proc)
         yield servers

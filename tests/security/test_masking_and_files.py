@@ -26,7 +26,7 @@ from tests.security.stack import LAST4_RE, PHONE_RE, REPO
     ],
 )
 def test_masking_covers_how_people_type_numbers(text: str, kept: str) -> None:
-    from yiwen.pii import mask_text
+    from core.pii import mask_text
 
     masked = mask_text(text)
     assert kept in masked
@@ -36,10 +36,10 @@ def test_masking_covers_how_people_type_numbers(text: str, kept: str) -> None:
 
 def test_every_record_is_masked_whoever_logs_it() -> None:
     """In a fresh process: a library logger with its own handler, an httpx-style URL
-    object argument and a traceback, after ``yiwen.pii.install()``."""
+    object argument and a traceback, after ``core.pii.install()``."""
     script = r"""
 import logging, sys
-from yiwen import pii
+from core import pii
 lib = logging.getLogger("some.library")
 handler = logging.StreamHandler(sys.stdout)
 lib.addHandler(handler); lib.setLevel(logging.INFO); lib.propagate = False
@@ -73,11 +73,12 @@ def test_outbox_and_endpoints_are_created_private(
     try:
         from bot.actions.outbox import Outbox
         from bot.endpoints_profile import endpoints_config, write_endpoints
+        from core.settings import RasaSettings
 
         box = Outbox()
         box.add({"complainant": {"phone": "13912345678"}}, "complaint")
         config = endpoints_config(
-            {"YIWEN_RASA_TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.db'}"},
+            RasaSettings(tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}"),
             "http://127.0.0.1:5055/webhook",
         )
         assert config is not None

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from core.settings import TicketsSettings
 from tests.tickets.helpers import (
     SERVICE_HEADERS,
     Server,
@@ -30,7 +31,6 @@ from tests.tickets.helpers import (
     post_ticket,
 )
 from tickets.db import make_database
-from tickets.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -225,7 +225,7 @@ def test_local_reference_resolves_through_the_api_and_is_throttled(api: Server) 
 # ----------------------------------------------------------------------- storage
 def test_sqlite_ticket_database_is_private_and_durable(tmp_path: Path) -> None:
     path = tmp_path / "tickets.db"
-    db = make_database(Settings(database_url=f"sqlite:///{path}", data_dir=tmp_path))
+    db = make_database(TicketsSettings(database_url=f"sqlite:///{path}", data_dir=tmp_path))
     try:
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL

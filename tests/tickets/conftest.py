@@ -10,6 +10,7 @@ from contextlib import ExitStack
 
 import pytest
 
+from core.settings import TicketsSettings
 from tests.tickets.helpers import (
     PostgresUnavailable,
     Server,
@@ -21,7 +22,6 @@ from tests.tickets.helpers import (
 )
 from tickets.db import make_database
 from tickets.services.auth import issue_token
-from tickets.settings import Settings
 
 #: Every server test runs on both; ``-m "not postgres"`` leaves the PostgreSQL half out.
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -44,7 +44,7 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ser
             proc, base_url = launch_server(url, log_path)
             procs.append(proc)
             stack.callback(stop_server, proc)
-            db = make_database(Settings(database_url=url, db_pool_size=5, db_max_overflow=5))
+            db = make_database(TicketsSettings(database_url=url, db_pool_size=5, db_max_overflow=5))
             stack.callback(db.engine.dispose)
             servers[name] = Server(base_url, url, log_path, db, proc=proc)
         yield servers

@@ -13,11 +13,11 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
+from core.settings import TicketsSettings
 from tests.tickets.helpers import PostgresUnavailable, fresh_postgres_database, require_postgres
 from tickets import migrate
 from tickets.db import make_engine
 from tickets.models import Base
-from tickets.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 
 
 def _upgrade_in_child(url: str, barrier: multiprocessing.synchronize.Barrier) -> None:
-    engine = make_engine(Settings(database_url=url))
+    engine = make_engine(TicketsSettings(database_url=url))
     barrier.wait(timeout=60)
     migrate.upgrade(engine)
     engine.dispose()

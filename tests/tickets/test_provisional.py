@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from core.settings import TicketsSettings
 from tests.tickets.helpers import Server, complaint, new_key
 from tickets.models import Ticket
 from tickets.schemas import TicketCreate
 from tickets.services.deadlines import WorkCalendar
 from tickets.services.intake import load_ticket, recompute_provisional, submit
 from tickets.services.workflow import Actor, transition
-from tickets.settings import PACKAGE_DIR, Settings
+from tickets.settings import PACKAGE_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,7 @@ CHRISTMAS_EVE_2026 = dt.datetime(2026, 12, 24, 10, 0, tzinfo=ZoneInfo("Asia/Shan
 def test_late_december_ticket_is_provisional_then_recomputed(
     server: Server, tmp_path: Path
 ) -> None:
-    settings = Settings(database_url=server.database_url)
+    settings = TicketsSettings(database_url=server.database_url)
     payload = TicketCreate.model_validate(complaint(incident_date="2026-12-20"))
     result = submit(
         server.db,

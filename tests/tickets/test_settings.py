@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from core.settings import TicketsSettings as Settings
+from core.settings import load_settings
 from tickets import migrate
 from tickets.db import make_database
-from tickets.services.auth import authenticate, issue_token
-from tickets.settings import Settings
+from tickets.services.auth import authenticate, check_static_tokens, issue_token
 
 
 def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -29,11 +30,15 @@ def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 
 def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("YIWEN_DATABASE_URL", "YIWEN_DATA_DIR"):
+    """One ``.env`` (the repo root's, here a stand-in), whatever the working directory."""
+    for name in ("YIWEN_DATABASE_URL", "YIWEN_DATA_DIR", "YIWEN_LOOKUP_WINDOW_S"):
         monkeypatch.delenv(name, raising=False)
-    (tmp_path / ".env").write_text("YIWEN_LOOKUP_WINDOW_S=120\n", encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    assert Settings().lookup_window_s == 120
+    env_file = tmp_path / ".env"
+    env_file.write_text("YIWEN_LOOKUP_WINDOW_S=120\nYIWEN_DATA_DIR=/srv/yiwen\n", "utf-8")
+    monkeypatch.chdir(tmp_path / "..")
+    settings = load_settings(env_file=env_file)
+    assert settings.tickets.lookup_window_s == 120
+    assert settings.tickets.data_dir == settings.knowledge.data_dir == Path("/srv/yiwen")
 
 
 def test_env_tokens_are_hashes_and_checked_for_role(tmp_path: Path) -> None:
@@ -60,3 +65,8 @@ def test_env_tokens_are_hashes_and_checked_for_role(tmp_path: Path) -> None:
         Settings(staff_tokens=[{"sha256": digest, "role": "county"}])
     with pytest.raises(ValidationError):
         Settings(staff_tokens=[{"sha256": "not-a-hash", "role": "admin"}])
+    # The county list is the ticket service's: it refuses an unknown county at start.
+    with pytest.raises(ValueError, match="YIWEN_STAFF_TOKENS"):
+        check_static_tokens(
+            Settings(staff_tokens=[{"sha256": digest, "role": "county", "county": "广州市"}])
+        )

@@ -11,11 +11,12 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select, update
 
+from core.settings import reset_settings
 from tests.tickets.helpers import Server, complaint, fake_ip, post_ticket
 from tickets.cli import cli as tickets_cli
 from tickets.models import AuditEntry, StaffToken, Ticket
 from tickets.services.deadlines import MEDIATION_WORKING_DAYS, WorkCalendar
-from tickets.settings import PACKAGE_DIR, get_settings
+from tickets.settings import PACKAGE_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -241,11 +242,11 @@ def test_cli_issues_hashed_token_once_and_revokes(server: Server) -> None:
     env = {"YIWEN_DATABASE_URL": server.database_url}
 
     def cli(*args: str) -> Result:
-        get_settings.cache_clear()
+        reset_settings()
         try:
             return runner.invoke(tickets_cli, list(args), env=env)
         finally:
-            get_settings.cache_clear()
+            reset_settings()
 
     created = cli(
         "tokens", "create", "--role", "county", "--county", "开平市", "--name", "开平值班"

@@ -11,9 +11,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from core.settings import TicketsSettings, get_settings
 from tickets.db import make_engine
 from tickets.models import Base
-from tickets.settings import Settings, get_settings
 
 VERSION_TABLE = "tickets_alembic_version"
 config = context.config
@@ -22,7 +22,7 @@ target_metadata = Base.metadata
 
 def _url() -> str:
     url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
-    return str(url) if url else get_settings().effective_database_url
+    return str(url) if url else get_settings().tickets.effective_database_url
 
 
 def _configure(connection: Connection) -> None:
@@ -54,7 +54,7 @@ def run_online() -> None:
     if connection is not None:
         _configure(connection)
         return
-    engine = make_engine(Settings(database_url=_url()))
+    engine = make_engine(TicketsSettings(database_url=_url()))
     try:
         with engine.connect() as conn:
             _configure(conn)

@@ -31,7 +31,7 @@ router = APIRouter(tags=["health"])
 )
 def healthz(state: State) -> Health | JSONResponse:
     stuck = stuck_submissions(
-        state.settings.data_dir / "outbox.sqlite3", state.now(), state.settings.outbox_alert_minutes
+        state.settings.outbox_path, state.now(), state.settings.outbox_alert_minutes
     )
     outbox = "stuck" if stuck else "ok"
     try:

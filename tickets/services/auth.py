@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.places import COUNTIES
+from core.settings import TicketsSettings
 from tickets.models import AuditEntry, StaffToken
 from tickets.services.workflow import Actor
-from tickets.settings import Settings
 
 ROLES = ("county", "admin")
 
@@ -51,7 +51,21 @@ def issue_token(
     return row, secret
 
 
-def authenticate(session: Session, token: str, settings: Settings) -> Actor | None:
+def check_static_tokens(settings: TicketsSettings) -> None:
+    """Refuse ``YIWEN_STAFF_TOKENS`` entries bound to a county Jiangmen does not have.
+
+    Checked here, at start, because the county list belongs to the ticket service;
+    ``core.settings`` checks the rest of each entry when it reads the variable.
+    """
+    for static in settings.staff_tokens:
+        if static.county is not None and static.county not in COUNTIES:
+            raise ValueError(
+                f"YIWEN_STAFF_TOKENS: token {static.name!r} names county {static.county!r}; "
+                f"use one of {'、'.join(COUNTIES)}"
+            )
+
+
+def authenticate(session: Session, token: str, settings: TicketsSettings) -> Actor | None:
     """The staff member holding ``token``, or None."""
     hashed = digest(token)
     for static in settings.staff_tokens:

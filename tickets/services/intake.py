@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from core.settings import TicketsSettings
 from tickets.db import Database
 from tickets.models import Note, StatusEvent, Ticket
 from tickets.schemas import TicketCreate
@@ -28,7 +29,6 @@ from tickets.services.deadlines import ACCEPT_WORKING_DAYS, MEDIATION_WORKING_DA
 from tickets.services.messages import message
 from tickets.services.routing import route
 from tickets.services.workflow import PROVISIONAL_FLAG
-from tickets.settings import Settings
 
 log = logging.getLogger("tickets.intake")
 SYSTEM = message("actors.system")
@@ -57,7 +57,7 @@ def fingerprint(payload: TicketCreate) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def local_date(moment: dt.datetime, settings: Settings) -> dt.date:
+def local_date(moment: dt.datetime, settings: TicketsSettings) -> dt.date:
     return moment.astimezone(ZoneInfo(settings.timezone)).date()
 
 
@@ -76,7 +76,7 @@ def build_ticket(
     key: str,
     *,
     now: dt.datetime,
-    settings: Settings,
+    settings: TicketsSettings,
     calendar: WorkCalendar,
 ) -> Ticket:
     """A new, unnumbered ticket; raises ``PrecheckFailed`` if required content is missing."""
@@ -172,7 +172,7 @@ def submit(
     key: str,
     *,
     now: dt.datetime,
-    settings: Settings,
+    settings: TicketsSettings,
     calendar: WorkCalendar,
 ) -> IntakeResult:
     """Store a submission once per idempotency key; see the module docstring."""
@@ -224,7 +224,9 @@ def load_ticket_by_ref(session: Session, ref: str) -> Ticket | None:
     ).one_or_none()
 
 
-def recompute_provisional(db: Database, calendar: WorkCalendar, settings: Settings) -> list[str]:
+def recompute_provisional(
+    db: Database, calendar: WorkCalendar, settings: TicketsSettings
+) -> list[str]:
     """Recompute every provisional deadline the calendar can now settle.
 
     Run at start-up and by ``python -m tickets.cli deadlines recompute`` after a year

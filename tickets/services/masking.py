@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import re
 
-from yiwen import pii
-from yiwen.pii import PiiMaskingFilter, mask_text
+from core import pii
+from core.pii import PiiMaskingFilter, mask_text
 
 _SEPARATORS = re.compile(r"[\s\-—－()（）.·]+")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -79,7 +79,7 @@ def mask_address(address: str | None) -> str | None:
 
 
 # --- logs -------------------------------------------------------------------------------
-# One masking for every process of the stack (yiwen.pii); re-exported here for the service.
+# One masking for every process of the stack (core.pii); re-exported here for the service.
 
 __all__ = ["PiiMaskingFilter", "install_log_masking", "mask_text"]
 
@@ -87,7 +87,7 @@ __all__ = ["PiiMaskingFilter", "install_log_masking", "mask_text"]
 def install_log_masking() -> None:
     """Make every log line of the service pass through the masking.
 
-    Masks each record where it is created (``yiwen.pii.install``) and adds the filter to
+    Masks each record where it is created (``core.pii.install``) and adds the filter to
     the handlers of the root and uvicorn loggers; when nobody has configured logging,
     gives the ``tickets`` logger its own stderr handler so that its INFO lines are not
     dropped.

@@ -2,7 +2,8 @@
 service token.
 
 Why a file in the data dir: an operator may set ``YIWEN_RASA_AUTH_TOKEN`` /
-``YIWEN_TICKET_API_TOKEN``, but ``make run`` on a fresh clone must be safe without any
+``YIWEN_TICKET_API_TOKEN`` (``core.settings``: ``rasa.auth_token``,
+``tickets.ticket_api_token``), but ``make run`` on a fresh clone must be safe without any
 setting. So when a variable is unset, the first process that needs the secret generates
 it into ``<data_dir>/secrets/<name>`` and every other process of the stack reads the same
 file. The file is created with mode 600 in one step (``os.open`` with a mode, written
@@ -17,28 +18,14 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
 from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from typing import Any
 
 RASA_AUTH_TOKEN = "rasa_auth_token"
 TICKET_API_TOKEN = "ticket_api_token"
 
-#: secret name → environment variable that overrides the generated file.
-ENV_VARS = {
-    RASA_AUTH_TOKEN: "YIWEN_RASA_AUTH_TOKEN",
-    TICKET_API_TOKEN: "YIWEN_TICKET_API_TOKEN",
-}
-
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
-
-
-def data_dir_from(environ: Mapping[str, str] | None = None) -> Path:
-    """``YIWEN_DATA_DIR`` from ``environ`` (default the process environment), else ``var/``."""
-    env = os.environ if environ is None else environ
-    return Path(env.get("YIWEN_DATA_DIR") or REPO_ROOT / "var")
 
 
 def private_dir(path: Path) -> Path:
@@ -107,12 +94,12 @@ def read_or_create(path: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def service_secret(
-    name: str, environ: Mapping[str, str] | None = None, data_dir: Path | None = None
-) -> str:
-    """The secret ``name``: its environment variable when set, else the shared file."""
-    env = os.environ if environ is None else environ
-    value = (env.get(ENV_VARS[name]) or "").strip()
+def service_secret(name: str, configured: Any, data_dir: Path) -> str:
+    """The secret ``name``: the configured value (a str or ``SecretStr``) when set, else
+    the shared file ``<data_dir>/secrets/<name>``."""
+    if configured is not None and hasattr(configured, "get_secret_value"):
+        configured = configured.get_secret_value()
+    value = (configured or "").strip()
     if value:
         return value
-    return read_or_create(secret_path(name, data_dir or data_dir_from(env)))
+    return read_or_create(secret_path(name, data_dir))
