@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import ast
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,20 +75,6 @@ def test_malformed_table_is_refused() -> None:
     raw["counties"]["新会区"]["strong"].append("沙坪")  # weak for 鹤山市
     with pytest.raises(ValueError, match="沙坪"):
         PlacesTable.from_mapping(raw)
-
-
-def test_core_imports_nothing_from_the_project() -> None:
-    core = Path(places.__file__).parent
-    allowed = set(sys.stdlib_module_names) | {"yaml", "__future__", "core"}
-    for path in core.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                roots = {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                roots = {node.module.split(".")[0]}
-            else:
-                continue
-            assert roots <= allowed, f"{path.name} imports {roots - allowed}"
 
 
 # ------------------------------------------------------------------------- the address set
