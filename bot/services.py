@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from bot.endpoints_profile import endpoints_config, write_endpoints
-from bot.train import REPO_ROOT, domain_argument, model_path
+from bot.train import REPO_ROOT, model_path
 from yiwen.service_secrets import RASA_AUTH_TOKEN, data_dir_from, service_secret
 
 #: Rasa and the action server bind here whatever ``YIWEN_HOST`` says (see above).
@@ -134,4 +134,4 @@ def rasa_services(settings_env: dict[str, str], root: Path = REPO_ROOT) -> list[
     ]
 
 
-__all__ = ["domain_argument", "model_path", "rasa_services"]
+__all__ = ["model_path", "rasa_services"]

@@ -140,7 +140,3 @@ def normalize_text(text: str) -> str:
         text = _MANY_BLANK_LINES_RE.sub("\n\n", text)
     return text.strip()
 
-
-def warm_up() -> None:
-    """Build the converter and character table now, e.g. when a server starts."""
-    _traditional_tables()

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tickets.services.messages import label, message
+from tickets.services.messages import api_field_label, message
 from tickets.services.prechecks import FieldProblem, PrecheckFailed, missing_fields
 
 log = logging.getLogger("tickets.errors")
@@ -115,7 +115,7 @@ def _message_for(error: Mapping[str, Any], label_path: str, location: str) -> st
     expected = ctx.get("expected", "")
     return message(
         f"validation.{kind}",
-        label=label(label_path),
+        label=api_field_label(label_path),
         max_length=ctx.get("max_length", ""),
         expected=str(expected).replace("'", ""),
     )

@@ -29,7 +29,7 @@ import click
 from bot.actions import settings
 from bot.actions.ticket_client import (
     TicketConflict,
-    TicketCreated,
+    TicketReceipt,
     TicketRejected,
     TicketThrottled,
     TicketUnavailable,
@@ -179,7 +179,7 @@ class Outbox:
             rows = conn.execute("SELECT * FROM outbox ORDER BY created_at").fetchall()
         return [_row_to_item(r) for r in rows]
 
-    def mark_delivered(self, local_ref: str, created: TicketCreated) -> None:
+    def mark_delivered(self, local_ref: str, created: TicketReceipt) -> None:
         with self._connect() as conn:
             conn.execute(
                 "UPDATE outbox SET status='delivered', ticket_no=?, response=?,"
@@ -237,7 +237,7 @@ class Outbox:
             )
 
 
-Sender = Callable[[dict[str, Any], str], TicketCreated]
+Sender = Callable[[dict[str, Any], str], TicketReceipt]
 
 
 def deliver_item(outbox: Outbox, item: OutboxItem, send: Sender = create_ticket) -> Status:
