@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tickets.services.masking import normalise_phone
+from core.phones import normalise_phone
 
 Kind = Literal["complaint", "report"]
 Demand = Literal["退货", "退款", "赔偿", "其他"]

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from bot.actions import settings
-from bot.actions.parsing.phone import mask_phones_in_text
+from bot.actions.parsing.phone import digits_from_chinese
 from yiwen.pii import mask_text
 from yiwen.service_secrets import create_private_file
 
@@ -90,8 +90,8 @@ def record(
         "created_at": datetime.now(UTC),
         "sender_id": sender_id,
         "channel": channel,
-        # The parser's masking, then the shared one: full-width and dotted numbers too.
-        "question": mask_text(mask_phones_in_text(question)),
+        # Spelled-out numbers (一三九…) as digits first, so the shared masking sees them.
+        "question": mask_text(digits_from_chinese(question)),
         "answer": answer,
         "abstained": abstained,
         "feedback": feedback,
