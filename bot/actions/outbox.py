@@ -35,6 +35,7 @@ from bot.actions.ticket_client import (
     TicketUnavailable,
     create_ticket,
 )
+from core.ticket_ref import format_local_ref
 from yiwen.service_secrets import create_private_file
 
 logger = logging.getLogger(__name__)
@@ -79,8 +80,7 @@ class OutboxItem:
 
 def new_local_ref(now: datetime | None = None) -> str:
     """LOCAL-20260105-7F3A9C: sortable by day, short enough to read over the phone."""
-    day = (now or datetime.now(UTC)).strftime("%Y%m%d")
-    return f"LOCAL-{day}-{secrets.token_hex(3).upper()}"
+    return format_local_ref((now or datetime.now(UTC)).date(), secrets.token_hex(3))
 
 
 def _now_iso() -> str:

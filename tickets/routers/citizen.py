@@ -18,11 +18,11 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from core.phones import last4 as last4_of
 from core.phones import mask_phone
+from core.ticket_ref import TICKET_REF_PATTERN
 from tickets.deps import ServiceCaller, State, client_ip, conversation
 from tickets.errors import ApiError
 from tickets.models import Ticket
 from tickets.schemas import (
-    TICKET_REF_PATTERN,
     CitizenView,
     HistoryEntry,
     MaskedPerson,
