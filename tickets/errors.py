@@ -1,5 +1,9 @@
 """One error shape for the whole API, in Chinese.
 
+This is the project's one translation of pydantic/FastAPI validation errors into Chinese:
+the app process (``yiwen.app``) serves the knowledge API from the ticket service's app,
+so these handlers answer for its routes too. The texts are in ``tickets/messages.yml``.
+
 * 422: ``{"detail": [{"field", "message"}, …]}`` for every validation problem, whether it
   comes from the schema, from malformed JSON, from a missing header or from the Art. 9
   pre-checks. When the schema rejects a body, the pre-checks still run on the raw JSON so
