@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.endpoints_profile import endpoints_config, write_endpoints
-from bot.train import REPO_ROOT, domain_argument, model_path
+from bot.train import REPO_ROOT, model_path
 from core.settings import Settings, child_environment, get_settings
 
 #: Rasa and the action server bind here whatever ``YIWEN_HOST`` says (see above).
@@ -138,4 +138,4 @@ def rasa_services(
     ]
 
 
-__all__ = ["domain_argument", "model_path", "rasa_services"]
+__all__ = ["model_path", "rasa_services"]

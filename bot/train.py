@@ -26,7 +26,6 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "config.yml"
 DOMAIN_FILE = "bot/domain.yml"
-DOMAIN_DIR = "bot/domain"
 DATA_DIR = "bot/data"
 JIEBA_DICT_DIR = "retrieval/jieba_dict"
 NLU_CODE_DIR = "bot/nlu"  # custom pipeline components: their code shapes the model too
@@ -41,7 +40,7 @@ def model_inputs(root: Path = REPO_ROOT) -> list[Path]:
         path = root / single
         if path.is_file():
             files.append(path)
-    for folder in (DOMAIN_DIR, DATA_DIR, JIEBA_DICT_DIR, NLU_CODE_DIR):
+    for folder in (DATA_DIR, JIEBA_DICT_DIR, NLU_CODE_DIR):
         base = root / folder
         if base.is_dir():
             files.extend(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
@@ -64,10 +63,6 @@ def model_path(root: Path = REPO_ROOT) -> Path:
     return root / MODELS_DIR / f"{content_hash(root)}.tar.gz"
 
 
-def domain_argument(root: Path = REPO_ROOT) -> str:
-    return DOMAIN_DIR if (root / DOMAIN_DIR).is_dir() else DOMAIN_FILE
-
-
 def rasa_command() -> list[str]:
     """The ``rasa`` script next to this Python, else ``python -m rasa``."""
     script = Path(sys.executable).with_name("rasa")
@@ -86,7 +81,7 @@ def train(root: Path = REPO_ROOT, force: bool = False) -> Path:
         "--config",
         CONFIG,
         "--domain",
-        domain_argument(root),
+        DOMAIN_FILE,
         "--data",
         DATA_DIR,
         "--out",

@@ -6,8 +6,9 @@ and Rasa had none, and a handler filter misses every library logger with handler
 own. :func:`install` wraps the process's log-record factory, so each record is masked
 once, when it is created, whoever logs it and wherever it goes; tracebacks included.
 
-Phones are recognised however citizens type them: full-width digits (１３８…), and
-groups separated by spaces, dots or dashes (138.1234.5678, 138 1234 5678).
+Phones are recognised and masked by ``core.phones``, the same way as everywhere else:
+full-width digits (１３８…) and groups separated by spaces, dots or dashes
+(138.1234.5678, 138 1234 5678) included.
 
 Only the standard library is used: the Rasa environment imports this module too.
 """
@@ -19,15 +20,8 @@ import re
 import traceback
 from typing import Any
 
-_D = "[0-9０-９]"
-_SEP = r"[\s\-.·－—－．]?"
-_MOBILE = re.compile(
-    rf"(?<![0-9０-９])(?:(?:\+|＋)?(?:86|８６){_SEP})?"
-    rf"([1１][3-9３-９]{_D}){_SEP}({_D}{{4}}){_SEP}({_D}{{4}})(?![0-9０-９])"
-)
-_LANDLINE = re.compile(
-    rf"(?<![0-9０-９])([0０]{_D}{{2,3}})[\s\-.·－—－．]?({_D}{{3,4}}){_SEP}({_D}{{4}})(?![0-9０-９])"
-)
+from core import phones
+
 _LAST4 = re.compile(r"(phone_last4(?:=|%3D|\"?\s*:\s*\"?))[0-9０-９]{4}", re.IGNORECASE)
 _ADDRESS = re.compile(
     r"((?:[\u4e00-\u9fff]{1,12}?(?:省|市|区|县|镇|乡|街道))+)"
@@ -38,8 +32,7 @@ _ADDRESS = re.compile(
 
 def mask_text(text: str) -> str:
     """Mask phones, ``phone_last4`` values and street addresses in free text."""
-    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    text = _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)
+    text = phones.mask_phones_in_text(text)
     text = _LAST4.sub(r"\1****", text)
     return _ADDRESS.sub(lambda m: f"{m.group(1)}****", text)
 

@@ -61,11 +61,11 @@ _converter_lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def t2s_converter() -> opencc.OpenCC:
-    """The process's one OpenCC ``t2s`` converter; building it is not thread-safe.
+    """The project's one OpenCC ``t2s`` converter; building it is not thread-safe.
 
-    Shared with the form parsers (``bot.actions.parsing.text``). The NLU tokenizer
-    keeps its own in ``bot/nlu`` because that code is part of the Rasa model's
-    content hash and runs inside the model.
+    The bot's form parsers use it through :func:`normalize_text`; the NLU tokenizer
+    (``bot.nlu.textnorm``, Rasa environment) calls it one character at a time, so its
+    output shapes the trained model: changing the configuration here means retraining.
     """
     with _converter_lock:
         return opencc.OpenCC("t2s")
@@ -139,8 +139,3 @@ def normalize_text(text: str) -> str:
         text = _SPACE_AROUND_NEWLINE_RE.sub("\n", text)
         text = _MANY_BLANK_LINES_RE.sub("\n\n", text)
     return text.strip()
-
-
-def warm_up() -> None:
-    """Build the converter and character table now, e.g. when a server starts."""
-    _traditional_tables()

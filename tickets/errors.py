@@ -1,5 +1,9 @@
 """One error shape for the whole API, in Chinese.
 
+This is the project's one translation of pydantic/FastAPI validation errors into Chinese:
+the app process (``yiwen.app``) serves the knowledge API from the ticket service's app,
+so these handlers answer for its routes too. The texts are in ``tickets/messages.yml``.
+
 * 422: ``{"detail": [{"field", "message"}, …]}`` for every validation problem, whether it
   comes from the schema, from malformed JSON, from a missing header or from the Art. 9
   pre-checks. When the schema rejects a body, the pre-checks still run on the raw JSON so
@@ -19,7 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tickets.services.messages import label, message
+from tickets.services.messages import api_field_label, message
 from tickets.services.prechecks import FieldProblem, PrecheckFailed, missing_fields
 
 log = logging.getLogger("tickets.errors")
@@ -115,7 +119,7 @@ def _message_for(error: Mapping[str, Any], label_path: str, location: str) -> st
     expected = ctx.get("expected", "")
     return message(
         f"validation.{kind}",
-        label=label(label_path),
+        label=api_field_label(label_path),
         max_length=ctx.get("max_length", ""),
         expected=str(expected).replace("'", ""),
     )

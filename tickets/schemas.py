@@ -23,8 +23,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from core.phones import normalise_phone
 from core.places import COUNTIES, UNASSIGNED
-from tickets.services.masking import normalise_phone
 
 Kind = Literal["complaint", "report"]
 Demand = Literal["退货", "退款", "赔偿", "其他"]
@@ -39,10 +39,6 @@ CountyOrUnassigned = Literal[(*COUNTIES, UNASSIGNED)]  # type: ignore[valid-type
 #: SQLite stored it), so both databases now refuse them at validation with a 422.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
-#: Ticket numbers citizens and the bot look up: JM2026-000123, or the outbox's
-#: LOCAL-20260105-7F3A9C reference. Anything else is a 422 before any database query.
-TICKET_REF_PATTERN = r"^(?i:JM[0-9]{4}-[0-9]{6}|LOCAL-[0-9]{8}-[0-9A-F]{6})$"
-STAFF_TICKET_NO_PATTERN = r"^(?i:JM[0-9]{4}-[0-9]{6})$"
 #: Free-text query parameters: no control characters (see ``CONTROL_CHARS``).
 PLAIN_TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 MAX_QUESTION_CHARS = 2000
 
@@ -165,15 +165,9 @@ async def ask(body: AskRequest, request: Request) -> AskResponse:
 )
 async def search(
     request: Request,
-    q: Annotated[str, Query(description="检索词（1–2000 字）")],
+    q: Annotated[str, Query(description="检索词（1–2000 字）"), AfterValidator(check_question)],
     k: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> list[HitOut] | JSONResponse:
-    try:
-        q = check_question(q)
-    except ValueError as exc:
-        return JSONResponse(
-            status_code=422, content={"detail": [{"field": "q", "message": str(exc)}]}
-        )
+) -> list[HitOut]:
     engine = _engine(request)
     hits, _ = await run_in_threadpool(engine.search, q, k)
     return [HitOut(**h.public()) for h in hits]

@@ -28,7 +28,7 @@ import click
 
 from bot.actions.ticket_client import (
     TicketConflict,
-    TicketCreated,
+    TicketReceipt,
     TicketRejected,
     TicketThrottled,
     TicketUnavailable,
@@ -36,6 +36,7 @@ from bot.actions.ticket_client import (
 )
 from core.service_secrets import create_private_file
 from core.settings import get_settings
+from core.ticket_ref import format_local_ref
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +80,7 @@ class OutboxItem:
 
 def new_local_ref(now: datetime | None = None) -> str:
     """LOCAL-20260105-7F3A9C: sortable by day, short enough to read over the phone."""
-    day = (now or datetime.now(UTC)).strftime("%Y%m%d")
-    return f"LOCAL-{day}-{secrets.token_hex(3).upper()}"
+    return format_local_ref((now or datetime.now(UTC)).date(), secrets.token_hex(3))
 
 
 def _now_iso() -> str:
@@ -179,7 +179,7 @@ class Outbox:
             rows = conn.execute("SELECT * FROM outbox ORDER BY created_at").fetchall()
         return [_row_to_item(r) for r in rows]
 
-    def mark_delivered(self, local_ref: str, created: TicketCreated) -> None:
+    def mark_delivered(self, local_ref: str, created: TicketReceipt) -> None:
         with self._connect() as conn:
             conn.execute(
                 "UPDATE outbox SET status='delivered', ticket_no=?, response=?,"
@@ -239,7 +239,7 @@ class Outbox:
             )
 
 
-Sender = Callable[[dict[str, Any], str], TicketCreated]
+Sender = Callable[[dict[str, Any], str], TicketReceipt]
 
 
 def deliver_item(outbox: Outbox, item: OutboxItem, send: Sender = create_ticket) -> Status:

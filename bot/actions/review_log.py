@@ -22,7 +22,7 @@ import click
 from sqlalchemy import Engine, Table, create_engine, insert, or_, select
 from sqlalchemy.engine import make_url
 
-from bot.actions.parsing.phone import mask_phones_in_text
+from bot.actions.parsing.phone import digits_from_chinese
 from core.pii import mask_text
 from core.service_secrets import create_private_file
 from core.settings import get_settings
@@ -67,8 +67,8 @@ def record(
         "created_at": datetime.now(UTC),
         "sender_id": sender_id,
         "channel": channel,
-        # The parser's masking, then the shared one: full-width and dotted numbers too.
-        "question": mask_text(mask_phones_in_text(question)),
+        # Spelled-out numbers (一三九…) as digits first, so the shared masking sees them.
+        "question": mask_text(digits_from_chinese(question)),
         "answer": answer,
         "abstained": abstained,
         "feedback": feedback,

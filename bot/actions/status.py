@@ -35,23 +35,10 @@ from bot.actions.ticket_client import (
     get_status_async,
 )
 from core.places import county_display
+from core.ticket_ref import find_ticket_ref, is_local_ref, without_ticket_refs
 
-_TICKET = re.compile(r"JM\s*(\d{4})\s*-?\s*(\d{6})", re.IGNORECASE)
-_LOCAL = re.compile(r"LOCAL\s*-?\s*(\d{8})\s*-?\s*([0-9A-F]{6})", re.IGNORECASE)
 _LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 OWN_INTENTS = frozenset({"check_ticket_status"})
-
-
-def find_ticket_ref(text: str | None) -> str | None:
-    """JM2026-000123 or LOCAL-20260105-7F3A9C in canonical form."""
-    t = normalise(text)
-    m = _TICKET.search(t)
-    if m:
-        return f"JM{m.group(1)}-{m.group(2)}"
-    m = _LOCAL.search(t)
-    if m:
-        return f"LOCAL-{m.group(1)}-{m.group(2).upper()}"
-    return None
 
 
 def find_last4(text: str | None) -> str | None:
@@ -60,8 +47,7 @@ def find_last4(text: str | None) -> str | None:
     phone = find_phone(t)
     if phone:
         return phone.last4
-    without_refs = _LOCAL.sub("", _TICKET.sub("", t))
-    m = _LAST4.search(without_refs)
+    m = _LAST4.search(without_ticket_refs(t))
     return m.group(1) if m else None
 
 
@@ -73,7 +59,7 @@ class ValidateTicketStatusForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         requested = tracker.get_slot("requested_slot")
-        text = (tracker.latest_message or {}).get("text") or ""
+        text = normalise((tracker.latest_message or {}).get("text") or "")
         if not is_fresh_turn(tracker, self.form_name()):
             return []
         # A ticket number or four digits is an answer, whatever the classifier thinks.
@@ -82,7 +68,7 @@ class ValidateTicketStatusForm(FormValidationAction):
             return []
         found: dict[str, Any] = {}
         ref = find_ticket_ref(text) or next(
-            (find_ticket_ref(v) for v in entity_values(tracker, "ticket_no")), None
+            (find_ticket_ref(normalise(v)) for v in entity_values(tracker, "ticket_no")), None
         )
         if ref:
             found["ticket_no"] = ref
@@ -96,7 +82,7 @@ class ValidateTicketStatusForm(FormValidationAction):
     def validate_ticket_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        ref = find_ticket_ref(str(value)) if value else None
+        ref = find_ticket_ref(normalise(str(value))) if value else None
         if ref is None and value:
             dispatcher.utter_message(response="utter_invalid_ticket_no")
         return {"ticket_no": ref}
@@ -152,7 +138,7 @@ class ActionCheckTicketStatus(Action):
             dispatcher.utter_message(response="utter_invalid_ticket_no")
             return done
         conversation = conversation_id(tracker.get_latest_input_channel(), tracker.sender_id)
-        is_local = ref.upper().startswith("LOCAL-")
+        is_local = is_local_ref(ref)
         try:
             data = await get_status_async(ref, last4, conversation=conversation)
         except TicketNotFound:

@@ -25,7 +25,7 @@ from bot.actions.outbox import Outbox
 from bot.actions.parsing.phone import find_phone
 from bot.actions.ticket_client import (
     TicketConflict,
-    TicketCreated,
+    TicketReceipt,
     TicketRejected,
     TicketThrottled,
     TicketUnavailable,
@@ -195,7 +195,7 @@ class _SubmitAction(Action, ABC):
         return [*reset_form_slots(), SlotSet("last_ticket_ref", created.ticket_no)]
 
     def _announce(
-        self, dispatcher: CollectingDispatcher, created: TicketCreated, tracker: Tracker
+        self, dispatcher: CollectingDispatcher, created: TicketReceipt, tracker: Tracker
     ) -> None:
         dispatcher.utter_message(
             response=self.submitted_response,

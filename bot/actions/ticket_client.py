@@ -55,7 +55,9 @@ class TicketThrottled(TicketApiError):
 
 
 @dataclass
-class TicketCreated:
+class TicketReceipt:
+    """What the bot keeps of the API's ``TicketCreated`` reply (``tickets.schemas``)."""
+
     ticket_no: str
     status: str | None = None
     county: str | None = None
@@ -64,7 +66,7 @@ class TicketCreated:
     warnings: list[Any] = field(default_factory=list)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TicketCreated:
+    def from_json(cls, data: dict[str, Any]) -> TicketReceipt:
         return cls(
             ticket_no=str(data["ticket_no"]),
             status=data.get("status"),
@@ -82,10 +84,10 @@ def _detail(response: httpx.Response) -> Any:
         return response.text or None
 
 
-def _created(response: httpx.Response) -> TicketCreated:
+def _created(response: httpx.Response) -> TicketReceipt:
     if response.status_code in (200, 201):
         try:
-            return TicketCreated.from_json(response.json())
+            return TicketReceipt.from_json(response.json())
         except (ValueError, KeyError, TypeError) as exc:
             raise TicketUnavailable(f"unexpected ticket API reply: {exc}") from exc
     code = response.status_code
@@ -146,7 +148,7 @@ def create_ticket(
     base_url: str | None = None,
     timeout: float | None = None,
     transport: httpx.BaseTransport | None = None,
-) -> TicketCreated:
+) -> TicketReceipt:
     """POST /api/tickets (sync; used by the outbox retry worker)."""
     try:
         with httpx.Client(
@@ -169,7 +171,7 @@ async def create_ticket_async(
     base_url: str | None = None,
     timeout: float | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> TicketCreated:
+) -> TicketReceipt:
     """POST /api/tickets from inside an action."""
     try:
         async with httpx.AsyncClient(

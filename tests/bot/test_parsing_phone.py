@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.actions.parsing.phone import find_phone, mask_phone, mask_phones_in_text, parse_phone
+from bot.actions.parsing.phone import digits_from_chinese, find_phone, parse_phone
+from core.phones import mask_phone, mask_phones_in_text
 
 
 @pytest.mark.parametrize(
@@ -60,3 +61,5 @@ def test_masking_keeps_only_the_ends() -> None:
     masked = mask_phones_in_text("我的电话是13912345678，座机0750-3123456")
     assert "13912345678" not in masked and "3123456" not in masked
     assert "139****5678" in masked
+    spoken = mask_phones_in_text(digits_from_chinese("电话一三九一二三四五六七八，一个人"))
+    assert spoken == "电话139****5678，一个人"

@@ -35,14 +35,14 @@ def test_purge_removes_old_personal_data_and_keeps_recent(tmp_path: Path) -> Non
     script = """
 import datetime as dt, json
 from bot.actions.outbox import Outbox
-from bot.actions.ticket_client import TicketCreated
+from bot.actions.ticket_client import TicketReceipt
 from bot.actions import review_log
 box = Outbox()
 for ref in ("LOCAL-20250101-AAAAAA", "LOCAL-20261201-BBBBBB", "LOCAL-20250101-CCCCCC"):
     box.add({"complainant": {"name": "陈大文", "phone": "13912345678"}}, "complaint",
             phone_last4="5678", local_ref=ref)
-box.mark_delivered("LOCAL-20250101-AAAAAA", TicketCreated(ticket_no="JM2025-000001"))
-box.mark_delivered("LOCAL-20261201-BBBBBB", TicketCreated(ticket_no="JM2026-000002"))
+box.mark_delivered("LOCAL-20250101-AAAAAA", TicketReceipt(ticket_no="JM2025-000001"))
+box.mark_delivered("LOCAL-20261201-BBBBBB", TicketReceipt(ticket_no="JM2026-000002"))
 review_log.record(question="旧问题", answer=None, abstained=True, sender_id="old", channel="rest")
 review_log.record(question="新问题", answer=None, abstained=True, sender_id="new", channel="rest")
 """

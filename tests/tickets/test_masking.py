@@ -1,4 +1,4 @@
-"""Phone normalisation and masking of personal data in views and logs."""
+"""Phone normalisation (``core.phones``) and masking of personal data in views and logs."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import logging
 
 import pytest
 
+from core.phones import mask_phone, normalise_phone
 from tickets.services.masking import (
     PiiMaskingFilter,
     mask_address,
     mask_name,
-    mask_phone,
     mask_text,
-    normalise_phone,
 )
 
 

@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
+from core.phones import last4 as last4_of
+from core.phones import mask_phone
+from core.ticket_ref import TICKET_REF_PATTERN
 from tickets.deps import ServiceCaller, State, client_ip, conversation
 from tickets.errors import ApiError
 from tickets.models import Ticket
 from tickets.schemas import (
-    TICKET_REF_PATTERN,
     CitizenView,
     HistoryEntry,
     MaskedPerson,
@@ -32,8 +34,7 @@ from tickets.schemas import (
 )
 from tickets.services import throttle
 from tickets.services.intake import IdempotencyConflict, load_ticket_by_ref, submit
-from tickets.services.masking import mask_address, mask_name, mask_phone
-from tickets.services.masking import phone_last4 as last4_of
+from tickets.services.masking import mask_address, mask_name
 from tickets.services.messages import message
 
 VALIDATION: dict[int | str, dict[str, Any]] = {
@@ -101,7 +102,8 @@ def _citizen_view(ticket: Ticket) -> CitizenView:
     person = None
     if not ticket.anonymous and (ticket.complainant_name or ticket.complainant_phone):
         person = MaskedPerson(
-            name=mask_name(ticket.complainant_name), phone=mask_phone(ticket.complainant_phone)
+            name=mask_name(ticket.complainant_name),
+            phone=mask_phone(ticket.complainant_phone) or None,
         )
     return CitizenView(
         ticket_no=ticket.ticket_no,

@@ -14,12 +14,12 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.places import COUNTIES, UNASSIGNED
+from core.ticket_ref import TICKET_NO_PATTERN
 from tickets.deps import Staff, State, client_ip
 from tickets.errors import ApiError, FieldErrors
 from tickets.models import AuditEntry, Note, Ticket
 from tickets.schemas import (
     PLAIN_TEXT_PATTERN,
-    STAFF_TICKET_NO_PATTERN,
     AssignIn,
     AuditPage,
     AuditView,
@@ -54,7 +54,7 @@ page_router = APIRouter(include_in_schema=False)
 
 TicketNo = Annotated[
     str,
-    Path(max_length=32, pattern=STAFF_TICKET_NO_PATTERN, description="工单号，如 JM2026-000123"),
+    Path(max_length=32, pattern=TICKET_NO_PATTERN, description="工单号，如 JM2026-000123"),
 ]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "工单不存在或不在本人辖区"}

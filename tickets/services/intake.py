@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from core.settings import TicketsSettings
+from core.ticket_ref import is_local_ref
 from tickets.db import Database
 from tickets.models import Note, StatusEvent, Ticket
 from tickets.schemas import TicketCreate
@@ -214,7 +215,7 @@ def load_ticket(session: Session, ticket_no: str) -> Ticket | None:
 
 def load_ticket_by_ref(session: Session, ref: str) -> Ticket | None:
     """A ticket by its number, or by the outbox's ``LOCAL-…`` reference it was filed under."""
-    if not ref.upper().startswith("LOCAL-"):
+    if not is_local_ref(ref):
         return load_ticket(session, ref)
     return session.scalars(
         select(Ticket)

@@ -1,7 +1,8 @@
-"""Phone normalisation and masking of personal data, for API views and for logs.
+"""Masking of personal data, for API views and for logs.
 
 The regulation asks for the complainant's phone (Art. 9); we keep it whole in the
-database for staff, and show or log it only masked (139****5678). Addresses keep their
+database for staff, and show or log it only masked (139****5678, by ``core.phones``,
+which also normalises it). Names keep their first character. Addresses keep their
 administrative prefix (province … town), which is what routing needs to explain itself,
 and lose the street, building and door number.
 """
@@ -13,45 +14,6 @@ import re
 
 from core import pii
 from core.pii import PiiMaskingFilter, mask_text
-
-_SEPARATORS = re.compile(r"[\s\-—－()（）.·]+")
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-# Area codes: 3 digits for 010 and 02x, 4 digits otherwise; local numbers 7–8 digits.
-_LANDLINE = re.compile(r"^(0(?:10|2\d)|0[3-9]\d{2})(\d{7,8})$")
-
-
-def normalise_phone(raw: str) -> str | None:
-    """Canonical phone (``13912345678`` or ``0750-1234567``), or None if not a phone."""
-    digits = _SEPARATORS.sub("", raw.strip())
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    if _MOBILE.match(digits):
-        return digits
-    landline = _LANDLINE.match(digits)
-    if landline:
-        return f"{landline.group(1)}-{landline.group(2)}"
-    return None
-
-
-def phone_last4(phone: str) -> str:
-    digits = re.sub(r"\D", "", phone)
-    return digits[-4:]
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """``139****5678`` for mobiles, ``0750-****4567`` for landlines."""
-    if not phone:
-        return phone
-    if "-" in phone:
-        area, local = phone.split("-", 1)
-        return f"{area}-{'*' * (len(local) - 4)}{local[-4:]}"
-    if len(phone) <= 7:
-        return "*" * len(phone)
-    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
 
 
 def mask_name(name: str | None) -> str | None:

@@ -31,12 +31,10 @@ def message(key: str, **values: object) -> str:
     return str(text).format(**values) if values else str(text)
 
 
-def has_message(key: str) -> bool:
-    section, _, name = key.partition(".")
-    return name in _messages().get(section, {})
+def api_field_label(field: str) -> str:
+    """Chinese label of an API field path (``complainant.phone``), or the path itself.
 
-
-def label(field: str) -> str:
-    """Chinese label of a field path (``complainant.phone``), or the path itself."""
+    Named apart from the bot's ``label`` (a phrase from ``bot/actions/labels.yml``).
+    """
     labels: dict[str, str] = _messages()["labels"]
     return labels.get(field, field)

@@ -1,4 +1,5 @@
-"""Ticket numbers ``JM{year}-{seq:06d}``: unique per year, gap-free and race-free.
+"""Ticket numbers (JM2026-000123, formatted by ``core.ticket_ref``): unique per year,
+gap-free and race-free.
 
 One counter row per year is bumped with a single ``INSERT … ON CONFLICT DO UPDATE …
 RETURNING`` inside the transaction that stores the ticket. On PostgreSQL the row lock taken
@@ -9,7 +10,6 @@ its number back, so numbers have no gaps.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Any
 
@@ -18,14 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
+from core.ticket_ref import format_ticket_no
 from tickets.models import TicketCounter
-
-PREFIX = "JM"
-TICKET_NO = re.compile(r"^JM(\d{4})-(\d{6,})$")
-
-
-def format_ticket_no(year: int, seq: int) -> str:
-    return f"{PREFIX}{year}-{seq:06d}"
 
 
 @lru_cache(maxsize=4)

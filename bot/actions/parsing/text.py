@@ -1,16 +1,22 @@
-"""Text normalisation shared by every parser.
+"""The text every parser reads: the project's one normaliser, applied once per message.
 
-Citizens write full-width digits, traditional characters (Jiangmen has many
-overseas Chinese) and Cantonese. Parsers see one canonical form: NFKC, then
-OpenCC traditional → simplified.
+Citizens write full-width digits, traditional characters (Jiangmen has many overseas
+Chinese) and Cantonese. Parsers see the canonical form of ``knowledge.normalize``
+(NFKC, traditional → simplified only where a clause holds traditional characters, so
+simplified text such as 破坏土地 is never rewritten, spaces collapsed).
+
+Why a marker type: an action normalises the message once (``common.latest_text``) and
+hands the result to several parsers; each parser still calls :func:`normalise` on its
+input, so it works on raw text too (unit tests, slot values), but text that is already
+:class:`Normalised` passes straight through instead of being converted again.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
+from functools import lru_cache
 
-from knowledge.normalize import t2s_converter
+from knowledge.normalize import normalize_text
 
 CN_DIGITS = {
     "零": 0,
@@ -37,12 +43,26 @@ CORRECTION_CUES = re.compile(
 )
 
 
-def normalise(text: str | None) -> str:
-    """NFKC + traditional→simplified + trimmed; ``None`` becomes ``""``."""
-    if not text:
-        return ""
-    folded = unicodedata.normalize("NFKC", text)
-    return t2s_converter().convert(folded).strip()
+class Normalised(str):
+    """Text that has been through :func:`normalise`; normalising it again returns it as is."""
+
+    __slots__ = ()
+
+
+def normalise(text: str | None) -> Normalised:
+    """``knowledge.normalize.normalize_text``, at most once per text; ``None`` becomes ``""``.
+
+    A form action reads the same message several times in one turn (extraction, then the
+    slot's validation); the cache makes each a lookup after the first.
+    """
+    if isinstance(text, Normalised):
+        return text
+    return _normalised(text or "")
+
+
+@lru_cache(maxsize=256)
+def _normalised(text: str) -> Normalised:
+    return Normalised(normalize_text(text))
 
 
 def small_cn_int(token: str) -> int | None:

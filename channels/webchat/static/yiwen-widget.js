@@ -3,6 +3,9 @@
  *
  * Embedding: one <script src=".../widget/yiwen-widget.js"> tag, configured by
  * window.YiwenConfig = {rasaUrl, title, ...} and/or data-* attributes on the tag.
+ * What belongs to the server (the ticket-reference pattern, core/ticket_ref.py) comes
+ * from it: the demo page puts it in YiwenConfig, other pages get config.json next to
+ * this script. The format is never copied here.
  *
  * Why it is written this way:
  * - No build step and no third-party code: the socket.io client below speaks just
@@ -43,6 +46,8 @@
     container: null, // CSS selector: render inline in this element instead of floating
     storageKey: "yiwen-widget",
     cssUrl: null,
+    configUrl: null, // server settings (ticketRefPattern); default: config.json beside the script
+    ticketRefPattern: null,
     replyTimeoutMs: 60000,
     maxStoredMessages: 200,
   };
@@ -100,6 +105,9 @@
     for (key in user) if (user[key] !== undefined && user[key] !== null) cfg[key] = user[key];
     cfg.rasaUrl = String(cfg.rasaUrl).replace(/\/+$/, "");
     if (!cfg.cssUrl && SCRIPT && SCRIPT.src) cfg.cssUrl = SCRIPT.src.replace(/\.js(\?.*)?$/, ".css$1");
+    if (!cfg.configUrl && SCRIPT && SCRIPT.src) {
+      cfg.configUrl = SCRIPT.src.replace(/[^\/?#]*(?:[?#].*)?$/, "config.json");
+    }
     return cfg;
   }
 
@@ -202,7 +210,19 @@
   // ---------------------------------------------------------------- text rendering
   var CITE_RE = /^(?:[·•▪\-*]\s*|\d{1,2}[.、．]\s*)?((?:来源|依据|出处)[:：]\s*)?(《[^《》\n]{1,80}》[^：:。，,；;《》\n]{0,30}?)\s*(?:[：:]\s*(.*))?$/;
   var HEADER_RE = /^(?:依据|来源|出处|相关条文|相关规定|法律依据|政策依据|参考依据)[:：]?$/;
-  var TOKEN_RE = /(https?:\/\/[^\s，。；、！？）)》<>"']+)|(JM\d{4}-[0-9A-Za-z-]+)/g;
+  var LINK_RE = /https?:\/\/[^\s，。；、！？）)》<>"']+/;
+  var TOKEN_RE = new RegExp("(" + LINK_RE.source + ")", "g");
+
+  /* Links, plus ticket references once the server's pattern is known. */
+  function useTicketPattern(source) {
+    if (typeof source !== "string" || !source) return false;
+    try {
+      TOKEN_RE = new RegExp("(" + LINK_RE.source + ")|(" + source + ")", "g");
+      return true;
+    } catch (e) {
+      return false; // a pattern this browser cannot read: links only
+    }
+  }
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -969,6 +989,13 @@
     this._scroll();
   };
 
+  /* Render the log again, e.g. once ticket references can be marked up. */
+  Widget.prototype._rerender = function () {
+    if (!this.state.messages.length) return;
+    while (this.log.firstChild) this.log.removeChild(this.log.firstChild);
+    this._renderAll();
+  };
+
   Widget.prototype._welcome = function () {
     var self = this;
     var node = el("div", "yw-msg yw-bot yw-welcome");
@@ -1131,9 +1158,28 @@
     this.input.focus();
   };
 
+  /* The server's settings: from YiwenConfig when the page has them, else config.json. */
+  function loadServerConfig(cfg, onPattern) {
+    if (useTicketPattern(cfg.ticketRefPattern) || !cfg.configUrl || !window.fetch) return;
+    fetch(cfg.configUrl, { credentials: "omit" })
+      .then(function (res) {
+        return res.ok ? res.json() : null;
+      })
+      .then(function (server) {
+        if (server && useTicketPattern(server.ticketRefPattern)) onPattern();
+      })
+      .catch(function () {
+        /* no config: links are still marked up, ticket numbers stay plain text */
+      });
+  }
+
   function start() {
-    var widget = new Widget(readConfig());
+    var cfg = readConfig();
+    var widget = new Widget(cfg);
     widget.mount();
+    loadServerConfig(cfg, function () {
+      widget._rerender();
+    });
     API.version = "1.0.0";
     API.open = function () {
       widget._setOpen(true, true);
