@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tickets import settings as ticket_settings
+from core.settings import reset_settings
 
 
 @pytest.fixture
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setenv("YIWEN_DATA_DIR", str(tmp_path))
-    ticket_settings.get_settings.cache_clear()
+    reset_settings()
     from yiwen.app import create_app
 
     yield TestClient(create_app(preload=False))  # no lifespan: no engine, no migration
-    ticket_settings.get_settings.cache_clear()
+    reset_settings()
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from channels.webchat import DEFAULT_RASA_URL, mount, render_demo_page
+from core import ticket_ref
 
 
 @pytest.fixture
@@ -38,7 +39,10 @@ def test_demo_page_embeds_widget_with_configured_rasa_url(client: TestClient) ->
     page = client.get("/demo")
     assert page.status_code == 200
     assert '<script src="/widget/yiwen-widget.js"' in page.text
-    assert _config(page.text) == {"rasaUrl": "http://127.0.0.1:5999"}
+    assert _config(page.text) == {
+        "rasaUrl": "http://127.0.0.1:5999",
+        "ticketRefPattern": ticket_ref.IN_TEXT,
+    }
     assert client.get("/demo/", follow_redirects=False).headers["location"] == "/demo"
 
 
