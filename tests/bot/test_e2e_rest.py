@@ -28,7 +28,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot import train
-from bot.endpoints_profile import LOCK_URL_VAR, TRACKER_URL_VAR, endpoints_config, write_endpoints
+from bot.endpoints_profile import endpoints_config, write_endpoints
+from core.settings import RasaSettings
 from tests.bot.conftest import REPO, TicketServer
 from tests.netutil import free_port, reachable
 from tests.tickets.helpers import postgres_admin_url
@@ -128,7 +129,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     profile = _production_profile()
     if profile:
         config = endpoints_config(
-            {TRACKER_URL_VAR: profile[0], LOCK_URL_VAR: profile[1]}, action_url
+            RasaSettings(tracker_store_url=profile[0], lock_store_url=profile[1]), action_url
         )
         assert config is not None
         write_endpoints(config, tmp / "endpoints.yml")
