@@ -30,7 +30,7 @@ model: env
 run: env index model
 	@$(YIWEN) up
 
-test: env model
+test: env
 	@scripts/test.sh
 
 lint: env

@@ -75,7 +75,7 @@ class WidgetPage:
     def focused_is(self, locator: Locator) -> bool:
         return bool(locator.evaluate("el => el.getRootNode().activeElement === el"))
 
-    def wait_socket_ready(self, timeout_ms: int = 20_000) -> None:
+    def wait_socket_ready(self, timeout_ms: int = 60_000) -> None:
         """Wait for the socket.io session handshake (Rasa's ``session_confirm``)."""
         waited = 0
         while not self.frames_with("session_confirm"):
