@@ -18,6 +18,7 @@ A form class may still define its own ``validate_<slot>``; it wins.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rasa_sdk import Tracker
@@ -32,10 +33,10 @@ from bot.actions.intake.message import Message
 from bot.actions.intake.parsers import Context
 from bot.actions.intake.slots import INTAKE_SLOTS, SlotTable
 
-Validator = Any  # (self, value, dispatcher, tracker, domain) -> dict[str, Any]
 
+def _validator(slot: str) -> Callable[..., dict[str, Any]]:
+    """A ``validate_<slot>`` method (self, value, dispatcher, tracker, domain) for a row."""
 
-def _validator(slot: str) -> Validator:
     def validate(
         self: IntakeFormValidation,
         value: Any,
