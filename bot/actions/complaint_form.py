@@ -4,12 +4,11 @@ Slots follow Art. 9 of 《市场监督管理投诉举报处理暂行办法》 (c
 phone, address; respondent name, address; demand and facts) plus the practical
 fields county offices ask for (date, amount, product, evidence, consent to
 share contact details for mediation). Extraction and validation are shared
-with the report form in :mod:`bot.actions.intake`.
+with the report form in :mod:`bot.actions.intake`; each slot is one row of
+:data:`~bot.actions.intake.slots.COMPLAINT_SLOTS`.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -17,10 +16,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.common import label
-from bot.actions.intake import IntakeFormValidation, county_summary
+from bot.actions.intake import COMPLAINT_SLOTS, IntakeFormValidation, county_summary
 
 
 class ValidateComplaintForm(IntakeFormValidation):
+    slot_table = COMPLAINT_SLOTS
     confirm_slot = "complaint_confirmed"
 
     def name(self) -> str:
@@ -39,11 +39,6 @@ class ValidateComplaintForm(IntakeFormValidation):
             slots.insert(slots.index("demand") + 1, "demand_detail")
         return slots
 
-    def validate_complaint_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate_confirmation(value, dispatcher, tracker)
-
 
 def demands_display(demands: list[str] | None, primary: str | None) -> str:
     """Every demand the citizen made (退款、赔偿), not just the ticket's primary category."""
@@ -53,7 +48,7 @@ def demands_display(demands: list[str] | None, primary: str | None) -> str:
 
 def complaint_summary(tracker: Tracker) -> dict[str, str]:
     """Template values for ``utter_complaint_summary`` (phone masked, sentinels as words)."""
-    form = ValidateComplaintForm()
+    show = COMPLAINT_SLOTS.display
     slots = tracker.slots
     address = slots.get("respondent_address") or label("not_given")
     if slots.get("respondent_is_platform"):
@@ -63,21 +58,19 @@ def complaint_summary(tracker: Tracker) -> dict[str, str]:
         demand = f"{demand}（{slots['demand_detail']}）"
     return {
         "complainant_name": slots.get("complainant_name") or label("not_given"),
-        "masked_phone": form.display_value("complainant_phone", slots.get("complainant_phone")),
+        "masked_phone": show("complainant_phone", slots.get("complainant_phone")),
         "complainant_address": slots.get("complainant_address") or label("not_given"),
         "respondent_name": slots.get("respondent_name") or label("not_given"),
         "respondent_address_display": address,
         "county_display": county_summary(slots),
         "product": slots.get("product") or label("not_given"),
         "date_display": slots.get("incident_date_display")
-        or form.display_value("incident_date", slots.get("incident_date")),
-        "amount_display": form.display_value("amount", slots.get("amount")),
+        or show("incident_date", slots.get("incident_date")),
+        "amount_display": show("amount", slots.get("amount")),
         "demand_display": demand,
         "facts": slots.get("facts") or label("not_given"),
-        "evidence_display": form.display_value("evidence", slots.get("evidence")),
-        "consent_display": form.display_value(
-            "consent_share_contact", slots.get("consent_share_contact")
-        ),
+        "evidence_display": show("evidence", slots.get("evidence")),
+        "consent_display": show("consent_share_contact", slots.get("consent_share_contact")),
     }
 
 

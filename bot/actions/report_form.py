@@ -7,20 +7,19 @@ for name or phone.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.actions.common import label
-from bot.actions.intake import IntakeFormValidation, county_summary
+from bot.actions.intake import REPORT_SLOTS, IntakeFormValidation, county_summary
 
 REPORTER_SLOTS = ("complainant_name", "complainant_phone")
 
 
 class ValidateReportForm(IntakeFormValidation):
+    slot_table = REPORT_SLOTS
     confirm_slot = "report_confirmed"
     min_facts_chars = 10
     facts_too_short_response = "utter_report_leads_too_short"
@@ -40,14 +39,9 @@ class ValidateReportForm(IntakeFormValidation):
             return [s for s in domain_slots if s not in REPORTER_SLOTS]
         return list(domain_slots)
 
-    def validate_report_confirmed(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return self._validate_confirmation(value, dispatcher, tracker)
-
 
 def report_summary(tracker: Tracker) -> dict[str, str]:
-    form = ValidateReportForm()
+    show = REPORT_SLOTS.display
     slots = tracker.slots
     if slots.get("anonymous"):
         reporter = label("anonymous")
@@ -55,14 +49,14 @@ def report_summary(tracker: Tracker) -> dict[str, str]:
         reporter = label(
             "reporter",
             name=slots.get("complainant_name") or label("not_given"),
-            phone=form.display_value("complainant_phone", slots.get("complainant_phone")),
+            phone=show("complainant_phone", slots.get("complainant_phone")),
         )
     return {
         "respondent_name": slots.get("respondent_name") or label("not_given"),
         "respondent_address_display": slots.get("respondent_address") or label("not_given"),
         "county_display": county_summary(slots),
         "facts": slots.get("facts") or label("not_given"),
-        "evidence_display": form.display_value("evidence", slots.get("evidence")),
+        "evidence_display": show("evidence", slots.get("evidence")),
         "reporter_display": reporter,
     }
 

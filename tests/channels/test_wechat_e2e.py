@@ -340,5 +340,5 @@ def test_complaint_is_filed_over_wechat(wechat_stack: WeChatStack) -> None:
         return  # queued in the outbox: the ticket service has not numbered it yet
     ticket = wechat_stack.staff_ticket(found.group(1))
     assert "好味食品店" in json.dumps(ticket, ensure_ascii=False), ticket
-    # The image's media id reaches the ticket as evidence (bot/actions/intake.py).
+    # The image's media id reaches the ticket as evidence (bot/actions/intake/answers.py).
     assert any(media_id in item for item in ticket.get("evidence", [])), ticket.get("evidence")
