@@ -61,3 +61,40 @@ def test_each_concern_has_one_home(concern: str, home: str, pattern: re.Pattern[
 
 def test_the_scan_sees_the_widget() -> None:
     assert REPO / "channels/webchat/static/yiwen-widget.js" in _sources()
+
+
+def _rasa_regex_features() -> dict[str, list[re.Pattern[str]]]:
+    import yaml
+
+    data = yaml.safe_load((REPO / "bot" / "data" / "regex.yml").read_text(encoding="utf-8"))
+    return {
+        entry["regex"]: [
+            re.compile(line.lstrip("- ").strip())
+            for line in entry["examples"].splitlines()
+            if line.strip()
+        ]
+        for entry in data["nlu"]
+        if "regex" in entry
+    }
+
+
+def test_rasa_regex_features_say_what_core_says() -> None:
+    """``bot/data/regex.yml`` must be Rasa YAML, so it cannot import the home patterns;
+    it is a feature for the entity extractor, not a validator. This keeps the copy from
+    drifting: whatever core accepts as a whole phone or ticket reference, the feature
+    matches, and the other way round."""
+    from core import phones, ticket_ref
+
+    features = _rasa_regex_features()
+    samples = [
+        "13912345678", "19912345678", "12912345678", "1391234567", "0750-3123456",
+        "07503123456", "020-12345678", "JM2026-000123", "JM26-000123", "JM2026-00012",
+        "LOCAL-20261206-0A1B2C", "LOCAL-20261206-0a1b2c", "LOCAL-2026126-0A1B2C",
+    ]  # fmt: skip
+    for text in samples:
+        as_phone = any(p.fullmatch(text) for p in features["phone"])
+        core_phone = phones.find_phone(text)
+        whole = core_phone is not None and core_phone[0].replace("-", "") == text.replace("-", "")
+        assert as_phone == whole, text
+        as_ref = any(p.fullmatch(text) for p in features["ticket_no"])
+        assert as_ref == bool(re.fullmatch(ticket_ref.IN_TEXT, text)), text
