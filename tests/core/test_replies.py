@@ -26,6 +26,7 @@ from core.replies import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parent / "data"
 
 COMPLAINT = {
     "complainant_name": "张三",
@@ -58,6 +59,24 @@ def _domain_text(response: str) -> str:
 
 
 # ---------------------------------------------------------------- answers
+def test_real_answers_read_as_before() -> None:
+    """Texts the engine wrote before payloads existed, with the payloads it builds now.
+
+    Captured from the engine at commit 098e099 over the core corpus and FAQ: a curated
+    answer with an explanation and a repealed source, a passage answer citing two
+    articles, a passage lead (（见…）), and an abstention. The whole dev, stress,
+    holdout, FAQ-paraphrase and calibration sets (289 questions) were compared the same
+    way when the payloads were introduced: no text, citation or lead changed.
+    """
+    cases = json.loads((DATA / "answers_before_payloads.json").read_text(encoding="utf-8"))
+    assert len(cases) == 4
+    for case in cases:
+        assert render_text(case["payload"]) == case["text"], case["question"]
+    repealed = cases[0]["payload"]["citations"][2]
+    assert repealed["superseded_by"] and repealed["clause"] == "第十五条"
+    assert cases[3]["payload"]["abstained"] is True
+
+
 def test_passage_answer_text_is_the_engine_layout() -> None:
     """Two sources, one dated, the other repealed: the text the engine always wrote."""
     payload = answer_payload(
