@@ -320,3 +320,8 @@ def test_falls_back_to_rest_when_websockets_are_blocked(context, demo_url: str) 
     assert re.search(r"《[^》]+》", answer), answer
     assert not widget.frames_with("bot_uttered")
     assert widget.bot_messages().last.locator(".yw-cite, .yw-passage-ref").count() >= 1
+    # LimitedRestInput answers with text, buttons and payload as one message: the card
+    # and its feedback buttons belong to the same reply.
+    last = widget.bot_messages().last
+    assert last.locator(".yw-answer .yw-lead").count() == 1
+    assert last.locator(".yw-reply").all_inner_texts() == ["有帮助", "没帮助"]
