@@ -29,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -38,6 +38,7 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from channels.webchat.rest import PairedCollectingOutputChannel
 from channels.wechat_api import (
     AccessTokenProvider,
     CustomerService,
@@ -118,7 +119,7 @@ class WeChatInput(InputChannel):
         webhook = Blueprint("wechat_webhook", module.__name__ if module else None)
 
         async def run_turn(inbound: Inbound, text: str) -> list[dict[str, Any]]:
-            collector = CollectingOutputChannel()
+            collector = PairedCollectingOutputChannel()  # a structured reply is one message
             await on_new_message(
                 UserMessage(
                     text,

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import accumulate
 from typing import Any
 
+from core.replies import is_payload, render_text
+
 # A citation: 《title》 optionally followed by article / paragraph / item labels.
 _NUM = r"[零〇一二两三四五六七八九十百千0-9０-９]+"
 CITATION_RE = re.compile(rf"《[^《》\n]{{1,80}}》(?:\s*(?:第{_NUM}[章节条款项]|[（(]{_NUM}[）)]))*")
@@ -162,17 +164,21 @@ def render_messages(
     """One WeChat text for a Rasa turn, plus the (title, payload) choices it offers.
 
     Buttons become a numbered list; the user answers with the number or the title.
+    A structured reply (``core.replies``) is rendered from its payload, a summary one
+    field a line; its text is the fallback.
     """
     parts: list[str] = []
     choices: list[tuple[str, str]] = []
     for message in messages:
         text = message.get("text")
+        custom = message.get("custom")
+        if is_payload(custom):
+            text = render_text(custom, field_per_line=True) or text
         if text:
             parts.append(strip_markdown(str(text)))
         image = message.get("image")
         if image:
             parts.append(str(image))
-        custom = message.get("custom")
         if isinstance(custom, Mapping) and isinstance(custom.get("text"), str):
             parts.append(strip_markdown(custom["text"]))
         buttons = message.get("buttons") or message.get("quick_replies") or []

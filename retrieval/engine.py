@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,19 @@ import faiss
 import numpy as np
 import yaml
 
+from core.replies import (
+    AnswerPayload,
+    Citation,
+    abstention_payload,
+    answer_payload,
+    citation,
+)
 from core.settings import KnowledgeSettings, get_settings
 from knowledge.authority import Authority, load_authority
 from knowledge.model import Chunk
 from knowledge.normalize import normalize_text
+from retrieval.answer import Answer, Hit
 from retrieval.answer_type import (
-    GENERAL,
     QuestionType,
     detect,
     evidence_in,
@@ -125,53 +132,6 @@ class FusionConfig:
                 if hasattr(cfg, k):
                     setattr(cfg, k, type(getattr(cfg, k))(v))
         return cfg
-
-
-@dataclass
-class Hit:
-    """One ranked passage, shaped like the evaluation contract's ``hits`` rows."""
-
-    doc: str
-    text: str
-    score: float
-    citation: str
-    chunk_id: str
-    title: str
-    label: str
-    date: str | None
-    kind: str
-    superseded_by: str | None = None
-    dense: float = 0.0
-    bm25: float = 0.0
-    faq: float = 0.0
-    faq_agrees: bool = False  # a curated answer of the same kind and key terms as the question
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "doc": self.doc,
-            "text": self.text,
-            "score": round(self.score, 6),
-            "citation": self.citation,
-        }
-
-
-@dataclass
-class Answer:
-    question: str
-    text: str
-    abstained: bool
-    confidence: float
-    citations: list[str] = field(default_factory=list)
-    hits: list[Hit] = field(default_factory=list)
-    latency_ms: float = 0.0
-    question_type: str = GENERAL
-    lead: str = ""  # the first sentence: the fact asked for
-    lead_citation: str = ""  # where the lead's fact is written (a curated answer: its source)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["hits"] = [h.public() for h in self.hits]
-        return d
 
 
 class Engine:
@@ -573,46 +533,44 @@ class Engine:
                 break
         return out
 
-    def _date(self, hit: Hit) -> str:
-        return self.messages["date_suffix"].format(date=hit.date) if hit.date else ""
-
-    def _cite_source(self, src: dict[str, str], fallback: Hit) -> tuple[str, str, Chunk | None]:
+    def _cite_source(self, src: dict[str, str], fallback: Hit) -> tuple[Citation, Chunk | None]:
+        """A curated answer's source (document id + clause) as a citation, unquoted."""
         cited = self._by_doc_label.get((src.get("doc", ""), src.get("clause", "")))
         title = cited.title if cited else fallback.title
-        date = (cited.date if cited else fallback.date) or ""
-        suffix = self.messages["date_suffix"].format(date=date) if date else ""
-        return f"《{title}》{src.get('clause', '')}", suffix, cited
+        date = (cited.date if cited else fallback.date) or None
+        return citation(title, src.get("clause", ""), date), cited
 
-    def _sources(self, hits: list[Hit]) -> list[tuple[str, str, str, str | None]]:
-        """``(citation, date suffix, quote, superseded note)`` for each source cited.
+    def _sources(self, hits: list[Hit]) -> list[Citation]:
+        """The sources cited, each with its date, quote and superseded note.
 
         A curated answer cites the articles it rests on; a passage answer cites
         the top passage and the second one when it is close (``second_gap``).
         """
-        m = self.messages
         top = hits[0]
-        out: list[tuple[str, str, str, str | None]] = []
+        out: list[Citation] = []
         if top.kind == "faq":
             chunk = self._by_id[top.chunk_id]
             for src in chunk.meta.get("sources", []):
-                citation, suffix, cited = self._cite_source(src, top)
-                quote = ""
-                note = None
+                cite, cited = self._cite_source(src, top)
                 if cited is not None:
-                    quote = _excerpt(self._article_text[(cited.doc_id, cited.label)], QUOTE_CHARS)
-                    if cited.superseded_by:
-                        note = m["superseded_note"].format(superseded_by=cited.superseded_by)
-                out.append((citation, suffix, quote, note))
+                    cite["quote"] = _excerpt(
+                        self._article_text[(cited.doc_id, cited.label)], QUOTE_CHARS
+                    )
+                    cite["superseded_by"] = cited.superseded_by or None
+                out.append(cite)
             return out
         for h in hits[:2]:
             if h is not top and (h.kind == "faq" or h.score < top.score - self.config.second_gap):
                 continue
-            note = (
-                m["superseded_note"].format(superseded_by=h.superseded_by)
-                if h.superseded_by
-                else None
+            out.append(
+                citation(
+                    h.title,
+                    h.label,
+                    h.date,
+                    _excerpt(h.text, PASSAGE_QUOTE_CHARS),
+                    h.superseded_by,
+                )
             )
-            out.append((h.citation, self._date(h), _excerpt(h.text, PASSAGE_QUOTE_CHARS), note))
         return out
 
     def _lead_candidates(self, qtype: QuestionType, hits: list[Hit]) -> list[Candidate]:
@@ -649,8 +607,11 @@ class Engine:
 
     def compose(
         self, question: str, qtype: QuestionType, hits: list[Hit]
-    ) -> tuple[str, list[str], str]:
+    ) -> tuple[AnswerPayload, str]:
         """Lead with the asked-for fact, then explain, then cite (依据) with quotes.
+
+        Returns the answer's payload (``core.replies``; its text is
+        ``render_text(payload)``) and the lead's citation.
 
         The lead is one sentence: from the curated answer when it states the kind
         of fact asked for, else from the passage that does (``retrieval.lead``).
@@ -660,31 +621,19 @@ class Engine:
         top = hits[0]
         lead = pick_lead(question, qtype, self._lead_candidates(qtype, hits), self.idf)
         curated = self._by_id[top.chunk_id].text if top.kind == "faq" else None
-        lines: list[str] = []
         lead_citation = lead.citation if lead is not None else top.citation
         if lead is None:
             first = [x for x in sentences(curated or top.text) if not is_heading(x)]
-            lines.append(first[0] if first else _excerpt(top.text, QUOTE_CHARS))
+            first_line = first[0] if first else _excerpt(top.text, QUOTE_CHARS)
         elif lead.curated:
             # The rule itself, never a curated entry's bare verdict (可以。不一定。): that
             # verdict answers the entry's own question, which may differ in polarity
             # from the citizen's (一定要出现金吗 vs 能用知识产权出资吗).
-            lines.append(strip_opener(lead.sentence))
+            first_line = strip_opener(lead.sentence)
         else:
-            lines.append(m["lead_passage"].format(fact=lead.sentence, citation=lead.citation))
-        explanation = self._explanation(lead, curated)
-        if explanation:
-            lines.append(explanation)
-        lines.append(m["basis_header"])
-        citations: list[str] = []
-        for citation, suffix, quote, note in self._sources(hits):
-            citations.append(citation)
-            lines.append(m["citation_line"].format(citation=citation, date=suffix))
-            if note:
-                lines.append(m["quote_line"].format(text=note))
-            if quote:
-                lines.append(m["quote_line"].format(text=quote))
-        return "\n".join(lines), citations, lead_citation
+            first_line = m["lead_passage"].format(fact=lead.sentence, citation=lead.citation)
+        payload = answer_payload(first_line, self._explanation(lead, curated), self._sources(hits))
+        return payload, lead_citation
 
     def _explanation(self, lead: Lead | None, curated: str | None) -> str:
         """The curated answer's other statements (verdict and lead left out), or nothing.
@@ -717,20 +666,16 @@ class Engine:
         if sure and not self._shares_terms(q, qtype, hits):
             sure = False  # no top sentence shares a word with the question: nothing to lead
         if not sure:
-            text, citations, abstained = self.messages["abstain"].strip(), [], True
+            payload = abstention_payload(self.messages["abstain"])
         else:
-            text, citations, lead_citation = self.compose(q, qtype, hits)
-            abstained = False
-        return Answer(
-            question=question,
-            text=text,
-            abstained=abstained,
+            payload, lead_citation = self.compose(q, qtype, hits)
+        return Answer.from_payload(
+            question,
+            payload,
             confidence=confidence,
-            citations=citations,
             hits=hits[:k],
             latency_ms=(time.perf_counter() - started) * 1000,
             question_type=qtype.label,
-            lead="" if abstained else text.split("\n", 1)[0],
             lead_citation=lead_citation,
         )
 

@@ -74,6 +74,16 @@ def label(key: str, **values: str) -> str:
     return text.format(**values) if values else text
 
 
+def response_text(domain: Any, name: str) -> str:
+    """The text of the domain response ``name`` (its first variant), or "" if none.
+
+    A structured reply (``core.replies``) carries the text it stands for; when that text
+    is a domain response Rasa renders, the payload takes it from the same place.
+    """
+    variants = ((domain or {}).get("responses") or {}).get(name) or [{}]
+    return str(variants[0].get("text") or "")
+
+
 def field_label(slot: str) -> str:
     return str(labels()["fields"].get(slot, slot))
 

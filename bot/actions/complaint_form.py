@@ -17,6 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions.common import label
 from bot.actions.intake import COMPLAINT_SLOTS, IntakeFormValidation, county_summary
+from core.replies import summary_payload
 
 
 class ValidateComplaintForm(IntakeFormValidation):
@@ -83,5 +84,12 @@ class ActionAskComplaintConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        dispatcher.utter_message(response="utter_complaint_summary", **complaint_summary(tracker))
+        values = complaint_summary(tracker)
+        # The text is the domain response, as always; the payload (core.replies) is the
+        # same summary one field a row, for the widget's card and WeChat.
+        dispatcher.utter_message(
+            response="utter_complaint_summary",
+            json_message=summary_payload("complaint", values),
+            **values,
+        )
         return []

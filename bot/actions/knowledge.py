@@ -27,7 +27,9 @@ from bot.actions.common import (
     asks_for_something_unsupported,
     entity_values,
     latest_intent,
+    response_text,
 )
+from core.replies import abstention_payload, render_text
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,12 @@ async def _log(**entry: Any) -> None:
         logger.exception("could not write to the review log")
 
 
+def _abstain(dispatcher: CollectingDispatcher, domain: DomainDict) -> None:
+    """Say that nothing answers, with the abstention payload (its text is the response's)."""
+    payload = abstention_payload(response_text(domain, "utter_knowledge_abstain"))
+    dispatcher.utter_message(response="utter_knowledge_abstain", json_message=payload)
+
+
 class ActionAnswerFromKnowledge(Action):
     def name(self) -> str:
         return "action_answer_from_knowledge"
@@ -85,7 +93,7 @@ class ActionAnswerFromKnowledge(Action):
             return []
 
         if intent == "out_of_scope" and confidence >= OUT_OF_SCOPE_DIRECT:
-            dispatcher.utter_message(response="utter_knowledge_abstain")
+            _abstain(dispatcher, domain)
             await _log(question=question, answer=None, abstained=True, **meta)
             return [SlotSet("kb_question", question), SlotSet("kb_abstained", True)]
 
@@ -99,7 +107,7 @@ class ActionAnswerFromKnowledge(Action):
 
         citations = [str(c) for c in (getattr(answer, "citations", None) or [])]
         if getattr(answer, "abstained", False):
-            dispatcher.utter_message(response="utter_knowledge_abstain")
+            _abstain(dispatcher, domain)
             await _log(question=question, answer=None, abstained=True, citations=citations, **meta)
             return [
                 SlotSet("kb_question", question),
@@ -107,7 +115,15 @@ class ActionAnswerFromKnowledge(Action):
                 SlotSet("kb_citations", []),
                 SlotSet("kb_abstained", True),
             ]
-        dispatcher.utter_message(response="utter_knowledge_answer", answer=answer.text)
+        payload = getattr(answer, "payload", None)
+        if payload:
+            # One message, text and structure: the widget draws the card from
+            # ``custom``, plain clients read the text rendered from it.
+            dispatcher.utter_message(
+                response="utter_knowledge_answer", answer=render_text(payload), json_message=payload
+            )
+        else:
+            dispatcher.utter_message(response="utter_knowledge_answer", answer=answer.text)
         return [
             SlotSet("kb_question", question),
             SlotSet("kb_answer", answer.text),

@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from bot.actions.common import label
 from bot.actions.intake import REPORT_SLOTS, IntakeFormValidation, county_summary
+from core.replies import summary_payload
 
 REPORTER_SLOTS = ("complainant_name", "complainant_phone")
 
@@ -68,5 +69,12 @@ class ActionAskReportConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        dispatcher.utter_message(response="utter_report_summary", **report_summary(tracker))
+        values = report_summary(tracker)
+        # The text is the domain response, as always; the payload (core.replies) is the
+        # same summary one field a row, for the widget's card and WeChat.
+        dispatcher.utter_message(
+            response="utter_report_summary",
+            json_message=summary_payload("report", values),
+            **values,
+        )
         return []

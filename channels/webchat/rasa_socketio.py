@@ -30,6 +30,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from channels.pairing import take_reply
 from channels.webchat.limits import ChatGuard
 from core import pii
 
@@ -38,7 +39,24 @@ pii.install()  # Rasa's process: mask personal data in every log record from her
 
 
 class CustomJsonSocketIOOutput(SocketIOOutput):
-    """Emits a custom payload as the event's data, with or without a ``data`` wrapper."""
+    """Emits a custom payload as the event's data, with or without a ``data`` wrapper.
+
+    A structured reply (``core.replies``) is one event, ``{"text", "quick_replies",
+    "custom"}``, not Rasa's two (``channels.pairing``).
+    """
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        reply = take_reply(message)
+        if reply is not None:
+            quick_replies = [
+                {"content_type": "text", "title": b["title"], "payload": b["payload"]}
+                for b in reply["buttons"]
+            ]
+            await self._send_message(
+                recipient_id,
+                {"text": reply["text"], "quick_replies": quick_replies, "custom": reply["custom"]},
+            )
+        await super().send_response(recipient_id, message)
 
     async def send_custom_json(
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any

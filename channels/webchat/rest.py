@@ -11,6 +11,10 @@ Two changes to Rasa's ``RestInput``, both because the endpoint is public:
 * the client can no longer name the input channel (``"input_channel": "wechat"`` in
   the body): tickets record the channel as provenance, so it is always ``rest``.
 
+And one for structured replies (``core.replies``): a reply's text, buttons and payload
+come back as one message (``{"recipient_id", "text", "buttons", "custom"}``) instead of
+Rasa's two (:class:`PairedCollectingOutputChannel`, ``channels.pairing``).
+
 Runs inside the Rasa server (Python 3.10).
 """
 
@@ -20,12 +24,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.pairing import take_reply
 from channels.webchat.limits import ChatGuard
 from core import pii
 
@@ -36,6 +41,32 @@ pii.install()  # Rasa's process: mask personal data in every log record from her
 def client_ip(request: Request) -> str:
     """The client address (the proxy's forwarded one when ``SANIC_PROXIES_COUNT`` is set)."""
     return str(request.remote_addr or request.ip or "")
+
+
+class PairedCollectingOutputChannel(CollectingOutputChannel):
+    """Rasa's collector, except that a structured reply is one message, not two.
+
+    ``messages`` may be another collector's list, so the REST route, which returns the
+    list of the collector it made, returns what this one collected.
+    """
+
+    def __init__(self, messages: list[dict[str, Any]] | None = None) -> None:
+        super().__init__()
+        if messages is not None:
+            self.messages = messages
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        reply = take_reply(message)
+        if reply is not None:
+            await self._persist_message(
+                self._message(
+                    recipient_id,
+                    text=reply["text"],
+                    buttons=reply["buttons"] or None,
+                    custom=reply["custom"],
+                )
+            )
+        await super().send_response(recipient_id, message)
 
 
 class LimitedRestInput(RestInput):
@@ -56,7 +87,16 @@ class LimitedRestInput(RestInput):
         return self.name()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = super().blueprint(on_new_message)
+        async def paired(message: UserMessage) -> Any:
+            # Rasa's route makes a plain collector and answers with its list; collect
+            # into that same list, pairing structured replies (not the stream's queue).
+            if type(message.output_channel) is CollectingOutputChannel:
+                message.output_channel = PairedCollectingOutputChannel(
+                    message.output_channel.messages
+                )
+            return await on_new_message(message)
+
+        webhook = super().blueprint(paired)
 
         @webhook.middleware("request")
         async def limit(request: Request) -> HTTPResponse | None:

@@ -15,6 +15,7 @@ from bot.actions.complaint_form import (
     ValidateComplaintForm,
     complaint_summary,
 )
+from core.replies import render_text
 from tests.bot.conftest import make_tracker, user_message
 
 
@@ -95,6 +96,24 @@ def test_summary_masks_the_phone(complaint: Any, domain: dict[str, Any]) -> None
     assert "13912345678" not in str(message)
     assert message["amount_display"] == "350.00元"
     assert message["county_display"] == "新会区"
+
+
+def test_summary_payload_is_the_text_one_field_a_row(complaint: Any, domain: dict) -> None:
+    """The confirmation step carries the summary as a payload (core.replies) whose text
+    is exactly what Rasa renders from the domain response for plain clients."""
+    full_happy_path(complaint)
+    dispatcher = CollectingDispatcher()
+    asyncio.run(
+        ActionAskComplaintConfirmed().run(dispatcher, make_tracker(complaint.slots), domain)
+    )
+    [message] = dispatcher.messages
+    payload = message["custom"]
+    assert payload["type"] == "complaint_summary" and payload["form"] == "complaint"
+    rows = {f["label"]: f["value"] for f in payload["fields"]}
+    assert rows["电话"] == "139****5678" and rows["金额"] == "350.00元"
+    assert "13912345678" not in str(payload)
+    template = domain["responses"]["utter_complaint_summary"][0]["text"]
+    assert render_text(payload) == template.format(**message)
 
 
 def test_correction_mid_form_overwrites_and_says_so(complaint: Any) -> None:

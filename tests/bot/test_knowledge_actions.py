@@ -19,6 +19,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions import knowledge, review_log
 from bot.actions.handoff import ActionHumanHandoff
 from bot.actions.knowledge import ActionAnswerFromKnowledge, ActionRecordFeedback
+from core.replies import answer_payload, citation, render_text
+from retrieval.answer import Answer
 from tests.bot.conftest import make_tracker, user_message
 
 
@@ -70,6 +72,38 @@ def test_answer_is_cited_and_offers_feedback(engine: StubEngine, domain: dict[st
     assert [b["title"] for b in buttons] == ["有帮助", "没帮助"]
     assert slots_of(events)["kb_citations"] == ["《促进个体工商户发展条例》第十三条"]
     assert review_log.list_entries() == []  # answers are logged when rated
+
+
+def test_answer_carries_its_payload(monkeypatch: pytest.MonkeyPatch, domain: dict) -> None:
+    """One message: the text plain clients read, and the structure the widget draws."""
+    payload = answer_payload(
+        "个转企可以保留原字号。",
+        "",
+        [citation("促进个体工商户发展条例", "第十三条", "2022-11-01", "第十三条 …")],
+    )
+    stub = StubEngine()
+    stub.ask = lambda q: Answer.from_payload(q, payload, confidence=0.95)  # type: ignore[method-assign]
+    monkeypatch.setattr(knowledge, "get_engine", lambda: stub)
+    tracker = make_tracker(message=user_message("个转企能保留字号吗", "ask_policy", 0.97))
+    messages, events = run(ActionAnswerFromKnowledge(), tracker, domain)
+    [message] = messages
+    assert message["response"] == "utter_knowledge_answer"
+    assert message["custom"] == payload
+    assert message["answer"] == render_text(payload)
+    assert message["answer"].startswith("个转企可以保留原字号。\n依据：\n· 《促进")
+    assert slots_of(events)["kb_citations"] == ["《促进个体工商户发展条例》第十三条"]
+
+
+def test_abstention_carries_the_domain_text_and_offers(
+    engine: StubEngine, domain: dict[str, Any]
+) -> None:
+    tracker = make_tracker(message=user_message("帮我订个外卖", "ask_policy", 0.6))
+    [message], _ = run(ActionAnswerFromKnowledge(), tracker, domain)
+    assert message["response"] == "utter_knowledge_abstain"
+    payload = message["custom"]
+    assert payload["type"] == "answer" and payload["abstained"] is True
+    assert render_text(payload) == domain["responses"]["utter_knowledge_abstain"][0]["text"]
+    assert [o["kind"] for o in payload["offers"]] == ["hotline", "handoff"]
 
 
 def test_abstention_is_logged_with_masked_phone(engine: StubEngine, domain: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.report_form import ActionAskReportConfirmed, ValidateReportForm
 from bot.actions.status import ValidateTicketStatusForm, find_last4, find_ticket_ref
+from core.replies import render_text
 from tests.bot.conftest import make_tracker
 
 
@@ -45,6 +46,13 @@ def test_report_summary_shows_anonymity(form_driver: Any, domain: dict[str, Any]
     assert message["response"] == "utter_report_summary"
     assert message["reporter_display"] == "匿名"
     assert message["evidence_display"] == "无"
+    # The same summary as a payload (core.replies), one field a row, in the same message.
+    payload = message["custom"]
+    assert payload["type"] == "complaint_summary" and payload["form"] == "report"
+    rows = {f["label"]: f["value"] for f in payload["fields"]}
+    assert rows["被举报经营者"] == "利民药店" and rows["举报人"] == "匿名"
+    template = domain["responses"]["utter_report_summary"][0]["text"]
+    assert render_text(payload) == template.format(**message)
 
 
 @pytest.mark.parametrize(

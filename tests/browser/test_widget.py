@@ -110,6 +110,10 @@ def test_policy_question_gets_a_cited_answer_and_feedback_reaches_review_log(
     cites = widget.bot_messages().locator(".yw-cite, .yw-passage-ref")
     assert cites.count() >= 1, answer
     assert cites.first.inner_text().startswith("《")
+    # Drawn from the answer's payload (core.replies), not parsed from its text.
+    card = widget.bot_messages().last.locator(".yw-answer")
+    assert card.locator(".yw-lead").count() == 1, answer
+    assert card.get_by_role("list", name="依据").get_by_role("listitem").count() >= 1
     assert widget.frames_with("bot_uttered"), "the answer did not arrive over socket.io"
     widget.screenshot("02-cited-answer")
     if os.environ.get("YIWEN_UPDATE_WIDGET_PNG") == "1":
@@ -137,6 +141,10 @@ def test_complaint_filed_through_the_widget_gets_a_ticket_number(
             assert card.count() == 1, "the summary before confirmation is not shown as a card"
             assert "好味食品店" in card.inner_text()
             assert "13912345678" not in card.inner_text()  # the phone number is masked
+            # One row per field of the summary payload (core.replies), in order.
+            terms = card.get_by_role("term").all_inner_texts()
+            assert terms[:4] == ["投诉人", "电话", "地址", "被投诉商家"], terms
+            assert "139****5678" in card.get_by_role("definition").all_inner_texts()
             saw_summary_card = True
             widget.screenshot("03-complaint-summary")
         question = _answer_complaint_question(widget, question)
@@ -312,3 +320,8 @@ def test_falls_back_to_rest_when_websockets_are_blocked(context, demo_url: str) 
     assert re.search(r"《[^》]+》", answer), answer
     assert not widget.frames_with("bot_uttered")
     assert widget.bot_messages().last.locator(".yw-cite, .yw-passage-ref").count() >= 1
+    # LimitedRestInput answers with text, buttons and payload as one message: the card
+    # and its feedback buttons belong to the same reply.
+    last = widget.bot_messages().last
+    assert last.locator(".yw-answer .yw-lead").count() == 1
+    assert last.locator(".yw-reply").all_inner_texts() == ["有帮助", "没帮助"]

@@ -74,6 +74,23 @@ def test_widget_never_parses_network_text_as_html() -> None:
     """The XSS guarantee rests on DOM text APIs; keep HTML-parsing sinks out of the source."""
     from channels.webchat import STATIC_DIR
 
-    source = (STATIC_DIR / "yiwen-widget.js").read_text(encoding="utf-8")
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert sink not in source, sink
+    scripts = sorted(STATIC_DIR.rglob("*.js"))
+    assert len(scripts) == 5, scripts  # the loader and its four modules
+    for path in scripts:
+        source = path.read_text(encoding="utf-8")
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in source, f"{path.name}: {sink}"
+
+
+def test_widget_modules_are_served_and_parse_no_reply_text(client: TestClient) -> None:
+    """The loader's modules load from yiwen/ beside it; replies are never parsed back."""
+    from channels.webchat import STATIC_DIR
+
+    loader = client.get("/widget/yiwen-widget.js").text
+    for name in ("state", "transport", "render", "widget"):
+        assert f'"{name}"' in loader
+        module = client.get(f"/widget/yiwen/{name}.js")
+        assert module.status_code == 200 and "javascript" in module.headers["content-type"]
+    source = "\n".join(p.read_text(encoding="utf-8") for p in STATIC_DIR.rglob("*.js"))
+    for parser in ("CITE_RE", "HEADER_RE", "KV_RE", "QUOTE_RE", "parseSummaryText", "依据|"):
+        assert parser not in source, parser

@@ -1,8 +1,10 @@
 """How the widget renders bot replies that the current bot does not send, in real Chromium.
 
-The end-to-end tests cover what the real bot says. These cover the rest of the
-message formats the widget accepts: custom ``complaint_summary`` payloads (plain
-and wrapped in ``data``), hostile bot text and links, and a failed send with retry.
+The end-to-end tests cover what the real bot says. These draw the structured replies
+(``core.replies``: answer with citations, abstention, complaint summary) from payloads
+built by the same builders the bot uses, and cover the rest of the message formats
+the widget accepts: a summary wrapped in ``data``, plain text with links, ticket
+numbers and hostile markup (never parsed), and a failed send with retry.
 Rasa's REST webhook is answered by the test (``page.route``) and socket.io is
 refused, so the widget falls back to REST; no server runs.
 """
@@ -17,6 +19,13 @@ import pytest
 from playwright.sync_api import Route
 
 from channels.webchat import STATIC_DIR, render_demo_page
+from core.replies import (
+    abstention_payload,
+    answer_payload,
+    citation,
+    render_text,
+    summary_payload,
+)
 from tests.browser.widget_page import WidgetPage
 
 pytestmark = pytest.mark.browser
@@ -67,30 +76,46 @@ def offline_widget(context) -> Iterator[tuple[WidgetPage, list[Replies]]]:  # ty
     assert widget.dialogs == []
 
 
-def test_custom_complaint_summary_is_a_card_that_replaces_its_text(offline_widget) -> None:  # type: ignore[no-untyped-def]
+SUMMARY_VALUES = {
+    "complainant_name": "张三",
+    "masked_phone": "139****5678",
+    "complainant_address": "江门市蓬江区发展大道 100 号",
+    "respondent_name": XSS,
+    "respondent_address_display": "江门市蓬江区建设路 1 号",
+    "county_display": "蓬江区",
+    "product": "牛奶",
+    "date_display": "2026-12-04",
+    "amount_display": "35.00元",
+    "demand_display": "退款",
+    "facts": "买到的牛奶已经过期了。\n店家拒绝退款。",
+    "evidence_display": "购物小票",
+    "consent_display": "是",
+}
+BUTTONS = [
+    {"title": "确认提交", "payload": "/affirm"},
+    {"title": "修改", "payload": "/deny"},
+    {"title": "取消", "payload": "/cancel"},
+]
+
+
+def test_complaint_summary_payload_is_a_card_with_a_row_per_field(offline_widget) -> None:  # type: ignore[no-untyped-def]
+    """What the confirmation step sends: text, buttons and payload in one message."""
     widget, script = offline_widget
-    fields = [
-        {"label": "投诉人", "value": "张三，电话 139****5678"},
-        {"label": "被投诉商家", "value": XSS},
-        {"label": "投诉请求", "value": "退款"},
-    ]
-    text = "请核对：投诉人 张三，电话 139****5678；商家 " + XSS + "；请求 退款"
-    buttons = [{"title": "确认提交", "payload": "/affirm"}, {"title": "修改", "payload": "/deny"}]
-    script.append(
-        lambda _: (
-            200,
-            [
-                {"recipient_id": "x", "text": text, "buttons": buttons},
-                {"recipient_id": "x", "custom": {"type": "complaint_summary", "fields": fields}},
-            ],
-        )
-    )
+    payload = summary_payload("complaint", SUMMARY_VALUES)
+    reply = {"recipient_id": "x", "text": render_text(payload), "buttons": BUTTONS}
+    script.append(lambda _: (200, [{**reply, "custom": payload}]))
     widget.ask("好的")
-    card = widget.log.locator(".yw-card")
+    card = widget.log.get_by_role("region", name="请核对您的投诉信息")
     assert card.count() == 1
-    assert card.get_by_role("term").all_inner_texts() == ["投诉人", "被投诉商家", "投诉请求"]
-    assert XSS in card.inner_text()
-    assert "请核对：" not in widget.log.inner_text()  # the text version is folded into the card
+    labels = [f["label"] for f in payload["fields"]]
+    assert card.get_by_role("term").all_inner_texts() == labels
+    values = card.get_by_role("definition").all_inner_texts()
+    assert values[0] == "张三"
+    assert values[1] == "139****5678"
+    assert values[labels.index("被投诉商家")] == XSS  # shown as text
+    assert values[labels.index("事情经过")] == "买到的牛奶已经过期了。\n店家拒绝退款。"
+    assert "确认提交" in card.inner_text()  # the hint
+    assert "• 投诉人：" not in widget.log.inner_text()  # the text is the card's fallback only
     assert widget.reply("确认提交").count() == 1
 
     submitted = [{"text": "投诉已提交，编号 JM2026-000042。"}]
@@ -110,37 +135,73 @@ def test_custom_payload_wrapped_in_data_is_unwrapped(offline_widget) -> None:  #
     assert "无证经营" in card.inner_text()
 
 
-def test_citations_links_and_hostile_text(offline_widget) -> None:  # type: ignore[no-untyped-def]
+def test_answer_payload_is_a_card_with_its_citations(offline_widget) -> None:  # type: ignore[no-untyped-def]
     widget, script = offline_widget
-    answer = "\n".join(
+    payload = answer_payload(
+        "个转企的个体工商户每户一次性资助1万元（见《江门市若干措施》第14项）。",
+        "详见 https://www.samr.gov.cn/ 或 javascript:alert(1) " + XSS,
         [
-            "根据《促进个体工商户发展条例》，个体工商户可以转型为企业。",
-            "依据：",
-            "· 《促进个体工商户发展条例》第十三条（2022-11-01）",
-            "· 《市场主体登记管理条例》第二十四条",
-            "《江门市若干措施》第14项：每户一次性给予资助。",
-            "详见 https://www.samr.gov.cn/ 或 javascript:alert(1)",
-            XSS,
-        ]
+            citation("江门市若干措施", "第14项", "2023-04-04", "14.实施市场主体培育计划……"),
+            citation("个体工商户条例", "第二十八条", None, "", "《促进个体工商户发展条例》"),
+        ],
     )
-    script.append(lambda _: (200, [{"text": answer}]))
+    buttons = [{"title": "有帮助", "payload": "/feedback"}, {"title": "没帮助", "payload": "/no"}]
+    reply = {"text": render_text(payload), "buttons": buttons, "custom": payload}
+    script.append(lambda _: (200, [reply]))
     widget.ask("个转企")
     bubble = widget.bot_messages().last
+    assert bubble.locator(".yw-lead").inner_text().startswith("个转企的个体工商户每户")
     cites = bubble.get_by_role("list", name="依据").get_by_role("listitem")
-    assert cites.all_inner_texts() == [
-        "《促进个体工商户发展条例》第十三条（2022-11-01）",
-        "《市场主体登记管理条例》第二十四条",
-    ]
-    passage = bubble.locator(".yw-passage")
-    assert passage.locator("cite").inner_text() == "《江门市若干措施》第14项"
-    assert "每户一次性给予资助" in passage.inner_text()
-    # a 《title》 inside a sentence stays part of the sentence
-    assert "根据《促进个体工商户发展条例》，个体工商户" in bubble.locator("p").first.inner_text()
+    assert cites.count() == 2
+    assert cites.nth(0).locator("cite").inner_text() == "《江门市若干措施》第14项"
+    assert "（2023-04-04）" in cites.nth(0).inner_text()
+    assert cites.nth(0).locator("blockquote").inner_text() == "14.实施市场主体培育计划……"
+    assert cites.nth(1).locator("cite").inner_text() == "《个体工商户条例》第二十八条"
+    assert "《促进个体工商户发展条例》取代" in cites.nth(1).inner_text()
+    assert cites.nth(1).locator("blockquote").count() == 0
+    assert "依据：" not in bubble.inner_text()  # drawn from the payload, not the text
     links = bubble.get_by_role("link")
     assert links.count() == 1
     assert links.get_attribute("href") == "https://www.samr.gov.cn/"
     assert links.get_attribute("rel") == "noopener noreferrer"
     assert XSS in bubble.inner_text()
+    assert bubble.locator("img").count() == 0
+    assert widget.reply("有帮助").count() == 1
+
+
+def test_abstention_payload_offers_12315_once(offline_widget) -> None:  # type: ignore[no-untyped-def]
+    widget, script = offline_widget
+    payload = abstention_payload("抱歉，没有找到相关规定。")
+    reply = {"text": payload["message"], "custom": payload}
+    reply["buttons"] = [{"title": "转人工", "payload": "/human_handoff"}]
+    script.append(lambda _: (200, [reply]))
+    widget.ask("帮我订外卖")
+    bubble = widget.bot_messages().last
+    assert "抱歉，没有找到相关规定。" in bubble.inner_text()
+    offers = bubble.get_by_role("list", name="您还可以").get_by_role("listitem")
+    assert offers.all_inner_texts() == ["拨打 12315 热线"]  # 转人工 is already a button
+    assert offers.get_by_role("link").get_attribute("href") == "tel:12315"
+    assert widget.reply("转人工").count() == 1
+
+
+def test_plain_text_is_shown_as_written(offline_widget) -> None:  # type: ignore[no-untyped-def]
+    """Text without a payload is never parsed: lines, links and ticket numbers only."""
+    widget, script = offline_widget
+    text = "\n".join(
+        [
+            "依据：",
+            "· 《促进个体工商户发展条例》第十三条",
+            "详见 https://www.samr.gov.cn/ 或 javascript:alert(1)，工单 JM2026-000042",
+            XSS,
+        ]
+    )
+    script.append(lambda _: (200, [{"text": text}]))
+    widget.ask("个转企")
+    bubble = widget.bot_messages().last
+    assert bubble.locator("p").all_inner_texts() == text.split("\n")
+    assert bubble.locator("ul, cite, blockquote").count() == 0
+    assert bubble.get_by_role("link").get_attribute("href") == "https://www.samr.gov.cn/"
+    assert bubble.locator(".yw-ticket").inner_text() == "JM2026-000042"
     assert bubble.locator("img").count() == 0
 
 

@@ -30,5 +30,6 @@ def test_the_demo_page_carries_the_pattern_in_its_config() -> None:
 
 
 def test_the_widget_reads_the_pattern_from_its_config() -> None:
-    script = (STATIC_DIR / "yiwen-widget.js").read_text(encoding="utf-8")
+    # The loader and its modules (yiwen/*.js): state.js reads the config, widget.js uses it.
+    script = "\n".join(p.read_text(encoding="utf-8") for p in sorted(STATIC_DIR.rglob("*.js")))
     assert "ticketRefPattern" in script and "config.json" in script

@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from channels.pairing import take_reply
 from channels.wechat_text import (
     CITATION_RE,
     cdata_safe,
@@ -17,6 +18,15 @@ from channels.wechat_text import (
     split_message,
     strip_markdown,
     utf8_len,
+)
+from core.replies import (
+    abstention_payload,
+    answer_payload,
+    render_text,
+    summary_payload,
+)
+from core.replies import (
+    citation as cite,
 )
 
 CITE = "《促进个体工商户发展条例》第十三条"
@@ -123,3 +133,87 @@ def test_buttons_become_numbered_choices() -> None:
     assert resolve_choice("3", choices) == "3"
     assert resolve_choice("13912345678", choices) == "13912345678"
     assert resolve_choice("1", []) == "1"
+
+
+# ---------------------------------------------------------------- structured replies
+SUMMARY_VALUES = {
+    "complainant_name": "张三",
+    "masked_phone": "139****5678",
+    "complainant_address": "江门市蓬江区发展大道 100 号",
+    "respondent_name": "好味食品店",
+    "respondent_address_display": "江门市蓬江区建设路 1 号",
+    "county_display": "蓬江区",
+    "product": "牛奶",
+    "date_display": "2026-12-04",
+    "amount_display": "35.00元",
+    "demand_display": "退款",
+    "facts": "买到的牛奶已经过期了。",
+    "evidence_display": "购物小票",
+    "consent_display": "是",
+}
+SUMMARY_BUTTONS = [
+    {"title": "确认提交", "payload": "/affirm"},
+    {"title": "修改", "payload": "/deny"},
+    {"title": "取消", "payload": "/cancel"},
+]
+
+
+def test_complaint_summary_payload_is_one_field_a_line() -> None:
+    """The confirmation step as WeChat shows it: rendered from the payload, not the text."""
+    payload = summary_payload("complaint", SUMMARY_VALUES)
+    # As the channel's collector pairs it (channels.pairing): text, buttons, payload.
+    message = {"recipient_id": "u", "text": render_text(payload), "buttons": SUMMARY_BUTTONS}
+    text, choices = render_messages([{**message, "custom": payload}], "请回复序号选择：")
+    assert text == (
+        "请核对您的投诉信息：\n"
+        "投诉人：张三\n"
+        "电话：139****5678\n"
+        "地址：江门市蓬江区发展大道 100 号\n"
+        "被投诉商家：好味食品店\n"
+        "商家地址：江门市蓬江区建设路 1 号\n"
+        "办理单位：蓬江区\n"
+        "商品/服务：牛奶\n"
+        "时间：2026-12-04\n"
+        "金额：35.00元\n"
+        "投诉请求：退款\n"
+        "事情经过：买到的牛奶已经过期了。\n"
+        "证据：购物小票\n"
+        "同意向商家提供联系方式用于调解：是\n"
+        "信息无误请点“确认提交”；要修改请直接说，例如“电话写错了，是139xxxxxxxx”。\n\n"
+        "请回复序号选择：\n1. 确认提交\n2. 修改\n3. 取消"
+    )
+    assert choices == [(b["title"], b["payload"]) for b in SUMMARY_BUTTONS]
+
+
+def test_answer_payload_reads_as_its_text() -> None:
+    payload = answer_payload(
+        "个转企的，每户一次性资助1万元。",
+        "",
+        [cite("江门市若干措施", "第14项", "2023-04-04", "14.实施市场主体培育计划……")],
+    )
+    message = {"text": render_text(payload), "custom": payload}
+    text, choices = render_messages([message], "请回复序号选择：")
+    assert text == render_text(payload)
+    assert "· 《江门市若干措施》第14项（2023-04-04）" in text and choices == []
+
+
+def test_abstention_without_its_message_falls_back_to_the_text() -> None:
+    payload = abstention_payload("")
+    text, _ = render_messages([{"text": "抱歉，没有找到。", "custom": payload}], "请回复：")
+    assert text == "抱歉，没有找到。"
+
+
+def test_pairing_makes_one_message_of_text_buttons_and_payload() -> None:
+    payload = summary_payload("complaint", SUMMARY_VALUES)
+    message = {
+        "text": render_text(payload),
+        "buttons": SUMMARY_BUTTONS,
+        "custom": payload,
+        "image": "https://example.org/a.png",
+    }
+    reply = take_reply(message)
+    assert reply == {"text": render_text(payload), "buttons": SUMMARY_BUTTONS, "custom": payload}
+    assert message == {"image": "https://example.org/a.png"}  # left for Rasa's usual path
+    other = {"text": "你好", "custom": {"type": "video"}}
+    assert take_reply(other) is None and other == {"text": "你好", "custom": {"type": "video"}}
+    assert take_reply({"custom": payload}) is None  # no text beside it: nothing to pair

@@ -28,6 +28,27 @@ def test_answer_cites_document_and_article(core_engine) -> None:
     assert ans.citations[0] in ans.text
 
 
+def test_answers_are_their_payloads(core_engine) -> None:
+    """Answer.text is rendered from Answer.payload (core.replies); both say the same."""
+    from core.replies import render_text
+    from retrieval.engine import Answer, Hit  # re-exported from retrieval.answer
+
+    assert Answer.__module__ == Hit.__module__ == "retrieval.answer"
+    for row in _dev():
+        ans = core_engine.ask(row["question"])
+        payload = ans.payload
+        assert payload["type"] == "answer" and payload["abstained"] == ans.abstained
+        assert render_text(payload) == ans.text
+        assert [c["citation"] for c in payload["citations"]] == ans.citations
+        for c in payload["citations"]:
+            assert c["citation"] == f"《{c['title']}》{c['clause']}"
+        if ans.abstained:
+            assert payload["message"] == ans.text and payload["offers"]
+        else:
+            assert ans.text.startswith(payload["lead"]) and ans.lead == payload["lead"]
+            assert json.loads(json.dumps(payload, ensure_ascii=False)) == payload
+
+
 def test_out_of_scope_abstains_and_offers_12315(core_engine) -> None:
     for q in ("今天星期几？", "附近哪里有加油站", "帮我写一首关于秋天的诗"):
         ans = core_engine.ask(q)
