@@ -219,3 +219,69 @@ def test_failed_send_offers_retry(offline_widget) -> None:  # type: ignore[no-un
     widget.settle(0)
     assert "收到：我要投诉" in widget.bot_messages().last.inner_text()
     assert retry.count() == 0
+
+
+def _stored(widget: WidgetPage) -> dict[str, Any]:
+    """The widget's localStorage entry (its key starts with the storage key)."""
+    raw = widget.page.evaluate(
+        """() => { for (let i = 0; i < localStorage.length; i++) {
+               const k = localStorage.key(i);
+               if (k.startsWith("yiwen-widget")) return localStorage.getItem(k);
+             } return null; }"""
+    )
+    assert raw, "the widget stored nothing"
+    return json.loads(raw)
+
+
+def test_the_summary_card_is_never_stored_on_the_device(offline_widget) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: the summary (name, phone, address) is shown, but only a note is stored,
+    so a reload on a shared computer does not show it to the next person."""
+    widget, script = offline_widget
+    payload = summary_payload("complaint", SUMMARY_VALUES)
+    reply = {"recipient_id": "x", "text": render_text(payload), "buttons": BUTTONS}
+    script.append(lambda _: (200, [{**reply, "custom": payload}]))
+    widget.ask("好的")
+    assert widget.log.get_by_role("region", name="请核对您的投诉信息").count() == 1
+
+    stored = json.dumps(_stored(widget), ensure_ascii=False)
+    for private in ("张三", "139****5678", "发展大道", "complaint_summary"):
+        assert private not in stored, private
+    assert "没有保存在本机" in stored
+
+    widget.page.reload()
+    widget.input.wait_for()
+    assert widget.log.get_by_role("region", name="请核对您的投诉信息").count() == 0
+    assert "张三" not in widget.log.inner_text()
+    assert "没有保存在本机" in widget.log.inner_text()
+    assert "好的" in widget.log.inner_text()  # the rest of the transcript survives
+
+
+def test_an_idle_stored_conversation_is_forgotten(offline_widget) -> None:  # type: ignore[no-untyped-def]
+    """A transcript idle for longer than ``sessionIdleMinutes`` (30) starts over, with a
+    new session id, so Rasa's half-filled form is not the next visitor's either."""
+    widget, script = offline_widget
+    script.append(lambda _: (200, [{"text": "您好"}]))
+    widget.ask("在吗")
+    before = _stored(widget)
+    assert before["messages"]
+
+    widget.page.reload()  # recent: kept
+    widget.input.wait_for()
+    assert "在吗" in widget.log.inner_text()
+    assert _stored(widget)["senderId"] == before["senderId"]
+
+    widget.page.evaluate(
+        """() => { for (let i = 0; i < localStorage.length; i++) {
+               const k = localStorage.key(i);
+               if (!k.startsWith("yiwen-widget")) continue;
+               const s = JSON.parse(localStorage.getItem(k));
+               s.savedAt = Date.now() - 31 * 60 * 1000;
+               localStorage.setItem(k, JSON.stringify(s));
+             } }"""
+    )
+    widget.page.reload()
+    widget.launcher.click()
+    widget.input.wait_for()
+    assert "在吗" not in widget.log.inner_text()
+    widget.ask("你好")
+    assert _stored(widget)["senderId"] != before["senderId"]

@@ -32,6 +32,9 @@
     ticketRefPattern: null,
     replyTimeoutMs: 60000,
     maxStoredMessages: 200,
+    // A stored conversation idle this long is forgotten on the next visit: a shared or
+    // public computer must not show the next person what the last one typed.
+    sessionIdleMinutes: 30,
   };
 
   var TEXT = {
@@ -56,6 +59,7 @@
     quote: "原文",
     offers: "您还可以",
     summaryTitle: "投诉信息摘要",
+    summaryNotStored: "（信息摘要含个人信息，没有保存在本机。）",
     failed: "发送失败",
     retry: "重试",
     retryLabel: "重新发送这条消息",
@@ -114,15 +118,26 @@
   }
 
   // ---------------------------------------------------------------- persistence
-  function Store(key, max) {
+  /* The transcript survives a reload (localStorage), with two limits for personal data:
+   * it is forgotten after `idleMs` without a save (a new session id too), and the
+   * complaint summary card (name, phone, address) is never written: a short note stands
+   * in for it in the stored copy. */
+  function Store(key, max, idleMs) {
     this.key = key;
     this.max = max;
+    this.idleMs = idleMs > 0 ? idleMs : 0;
+  }
+  function isSummary(msg) {
+    return !!(msg && msg.custom && msg.custom.type === "complaint_summary");
   }
   Store.prototype.load = function () {
     try {
       var raw = window.localStorage.getItem(this.key);
       var state = raw ? JSON.parse(raw) : null;
-      if (state && state.v === 1 && typeof state.senderId === "string" && Array.isArray(state.messages)) {
+      var idle = state && this.idleMs && Date.now() - (state.savedAt || 0) > this.idleMs;
+      if (idle) {
+        window.localStorage.removeItem(this.key);
+      } else if (state && state.v === 1 && typeof state.senderId === "string" && Array.isArray(state.messages)) {
         return state;
       }
     } catch (e) {
@@ -132,8 +147,12 @@
   };
   Store.prototype.save = function (state) {
     if (state.messages.length > this.max) state.messages = state.messages.slice(-this.max);
+    var stored = { v: state.v, senderId: state.senderId, open: state.open, savedAt: Date.now() };
+    stored.messages = state.messages.map(function (msg) {
+      return isSummary(msg) ? { id: msg.id, from: msg.from, ts: msg.ts, text: TEXT.summaryNotStored } : msg;
+    });
     try {
-      window.localStorage.setItem(this.key, JSON.stringify(state));
+      window.localStorage.setItem(this.key, JSON.stringify(stored));
     } catch (e) {
       /* private mode or quota: the session just won't survive a reload */
     }

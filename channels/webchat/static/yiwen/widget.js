@@ -22,7 +22,11 @@
   // ---------------------------------------------------------------- the widget
   function Widget(cfg) {
     this.cfg = cfg;
-    this.store = new Store(cfg.storageKey + ":" + cfg.rasaUrl, cfg.maxStoredMessages);
+    this.store = new Store(
+      cfg.storageKey + ":" + cfg.rasaUrl,
+      cfg.maxStoredMessages,
+      Number(cfg.sessionIdleMinutes) * 60000
+    );
     this.state = this.store.load();
     this.socket = null;
     this.mode = cfg.transport === "rest" ? "rest" : "socket";
