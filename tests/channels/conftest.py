@@ -106,7 +106,8 @@ class WeChatStack:
 
     def tracker(self, sender: str) -> dict[str, Any]:
         """Rasa's tracker of the conversation ``sender`` (through its HTTP API)."""
-        url = f"{self.rasa_url}/conversations/{urllib.parse.quote(sender)}/tracker"
+        # ":" stays as is: the tracker API takes the path as sent, and %3A names no conversation
+        url = f"{self.rasa_url}/conversations/{urllib.parse.quote(sender, safe=':')}/tracker"
         with urllib.request.urlopen(url, timeout=30) as response:
             return dict(json.loads(response.read()))
 
