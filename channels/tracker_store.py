@@ -2,7 +2,7 @@
 conversations idle too long are forgotten.
 
 Why: the default in-memory store (one Rasa process, no ``YIWEN_RASA_TRACKER_STORE_URL``)
-never evicts, and the public chat endpoints accept any sender id, so a client inventing
+never evicts, and the public chat endpoints accept any well-formed sender id, so a client inventing
 sender ids grows Rasa until it dies. It also keeps what citizens typed (names, phones)
 for as long as the process lives.
 

@@ -124,7 +124,7 @@ class WeChatInput(InputChannel):
                 UserMessage(
                     text,
                     collector,
-                    inbound.openid,
+                    inbound.sender_id,  # wx:<openid>, a namespace no web client can name
                     input_channel=self.name(),
                     message_id=inbound.metadata["wechat"].get("msg_id"),
                     metadata=inbound.metadata,

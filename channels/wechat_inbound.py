@@ -15,6 +15,20 @@ from typing import Any
 from channels.wechat_settings import Texts
 
 EVIDENCE_PREFIX = "wechat-media:"
+#: Namespace of WeChat conversations among Rasa's sender ids. Web sender ids can never
+#: contain ``:`` (``channels.webchat.senders``), so no web client can name one of these.
+SENDER_PREFIX = "wx:"
+
+
+def wechat_sender(openid: str) -> str:
+    """Rasa's sender id for a WeChat user: ``wx:<openid>``.
+
+    Only the conversation (the Rasa turn, and so the tracker, the ticket's provenance
+    and the review log) is named this way; WeChat itself is always addressed with the
+    bare openid (passive reply, customer-service messages), and the channel's own state
+    keys (dedup, rate, service window) stay per openid in the channel's store.
+    """
+    return SENDER_PREFIX + openid
 
 
 class MalformedMessage(ValueError):
@@ -37,6 +51,11 @@ class Inbound:
     reply: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     opens_window: bool = True  # whether WeChat lets us send CS messages after it
+
+    @property
+    def sender_id(self) -> str:
+        """The Rasa sender id of this user's conversation (:func:`wechat_sender`)."""
+        return wechat_sender(self.openid)
 
 
 def dedup_key(fields: Mapping[str, str]) -> str:

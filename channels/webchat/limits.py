@@ -5,7 +5,8 @@ does about 15 turns/s). Without limits one client can flood the bot or feed it
 megabytes. Request bodies are capped by Sanic itself (``SANIC_REQUEST_MAX_SIZE``, set by
 ``yiwen up``: 413); here a message is refused when it is longer than a citizen would
 type, and a sender id or a client address that sends too fast gets a polite Chinese
-answer (HTTP 429 on REST) instead of a turn.
+answer (HTTP 429 on REST) instead of a turn. A sender id outside the web format
+(``channels.webchat.senders``) is refused first (400), before any counter is touched.
 
 Counters live in Redis when ``YIWEN_REDIS_URL`` is set (shared by every Rasa process),
 else in this process. Settings (``get_settings().chat``, see :mod:`core.settings`):
@@ -28,6 +29,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from channels.webchat.senders import BAD_SENDER, is_web_sender
 from channels.wechat_state import StateStore, make_store
 from core.settings import Settings, get_settings
 
@@ -99,6 +101,9 @@ class ChatGuard:
 
     async def refusal(self, sender: str, ip: str | None, text: str) -> tuple[int, str] | None:
         """``(HTTP status, message)`` when the message must not reach the bot, else None."""
+        if not is_web_sender(sender):
+            logger.warning("拒绝无效的会话编号（%d 个字符）", len(sender))
+            return 400, BAD_SENDER
         if len(text) > self.limits.max_chars:
             return 413, TOO_LONG.format(limit=self.limits.max_chars)
         limits = self.limits

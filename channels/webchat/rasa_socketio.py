@@ -14,8 +14,18 @@ Why this exists (checked with rasa 3.6.21 + python-socketio 5.18):
 ``PersistentSocketIOInput`` re-registers those two handlers; ``credentials.yml``
 names it instead of ``socketio``. The message handler also applies the public chat
 limits (``channels.webchat.limits``): a message that is too long, or from a session or
-address that sends too fast, gets a polite Chinese reply instead of a turn. It runs
-inside the Rasa server (Python 3.10).
+address that sends too fast, gets a polite Chinese reply instead of a turn.
+
+Sessions cannot be taken over (Rasa trusts whatever ``session_id`` the client names):
+
+* ``session_request`` without an id gets a server-issued one (``uuid4().hex``); one
+  outside the web format (``channels.webchat.senders``, e.g. ``wx:<openid>``) is
+  refused: no ``session_confirm``, no room joined (so none of that conversation's
+  replies), just a Chinese notice;
+* a ``user_uttered`` runs a turn only for a well-formed session this socket opened with
+  ``session_request``; otherwise the socket gets the same notice and no turn runs.
+
+It runs inside the Rasa server (Python 3.10).
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from sanic import Blueprint
 
 from channels.pairing import take_reply
 from channels.webchat.limits import ChatGuard
+from channels.webchat.senders import BAD_SENDER, is_web_sender
 from core import pii
 
 logger = logging.getLogger(__name__)
@@ -96,11 +107,20 @@ class PersistentSocketIOInput(SocketIOInput):
                 return str(request.remote_addr or request.ip or "")
             return str(environ.get("REMOTE_ADDR") or "")
 
+        async def refuse(sid: str, why: str) -> None:
+            logger.warning("socket.io：%s，拒绝", why)
+            await sio.emit(
+                self.bot_message_evt, {"text": BAD_SENDER}, room=sid, namespace=namespace
+            )
+
         async def session_request(sid: str, data: dict[str, Any] | None) -> None:
             data = data if isinstance(data, dict) else {}
             session_id = data.get("session_id")
-            if not isinstance(session_id, str) or not session_id:
+            if session_id is None or session_id == "":
                 session_id = uuid.uuid4().hex
+            elif not is_web_sender(session_id):
+                await refuse(sid, "会话请求的编号无效")
+                return
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
@@ -109,8 +129,11 @@ class PersistentSocketIOInput(SocketIOInput):
             data = data if isinstance(data, dict) else {}
             if self.session_persistence:
                 sender_id = data.get("session_id")
-                if not isinstance(sender_id, str) or not sender_id:
-                    logger.warning("socket.io message without session_id ignored")
+                if not is_web_sender(sender_id):
+                    await refuse(sid, "消息的会话编号无效")
+                    return
+                if sender_id not in (sio.rooms(sid, namespace=namespace) or ()):
+                    await refuse(sid, "消息的会话不是本连接请求的会话")
                     return
             else:
                 sender_id = sid

@@ -3,10 +3,12 @@
 ``credentials.yml`` names ``channels.webchat.rest.LimitedRestInput`` instead of
 ``rest``; the URL (``/webhooks/rest/webhook``) and the channel name stay ``rest``.
 
-Two changes to Rasa's ``RestInput``, both because the endpoint is public:
+Three changes to Rasa's ``RestInput``, all because the endpoint is public:
 
-* a message over the length limit is answered 413, and a sender id or client address
-  that sends too fast 429, each with a polite Chinese reply in the channel's own shape
+* a sender id outside the web format (``channels.webchat.senders``: no ``wx:…``, no
+  missing id that Rasa would turn into the shared ``default``) is answered 400, a
+  message over the length limit 413, and a sender id or client address that sends too
+  fast 429, each with a polite Chinese reply in the channel's own shape
   (``[{"recipient_id", "text"}]``), before Rasa runs a turn;
 * the client can no longer name the input channel (``"input_channel": "wechat"`` in
   the body): tickets record the channel as provenance, so it is always ``rest``.
@@ -108,7 +110,8 @@ class LimitedRestInput(RestInput):
                 body = None
             if not isinstance(body, dict):
                 return response.json({"error": "请求内容应为 JSON 对象"}, status=400)
-            sender = str(body.get("sender") or "default")
+            sender = body.get("sender")
+            sender = sender if isinstance(sender, str) else ""
             text = body.get("message")
             refusal = await self.guard.refusal(
                 sender, client_ip(request), text if isinstance(text, str) else ""

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from channels.webchat.senders import is_web_sender
 from yiwen.shell import ShellSession, run_shell
+
+
+def test_the_sender_id_is_one_the_rest_channel_accepts() -> None:
+    assert is_web_sender(ShellSession("http://127.0.0.1:5005").sender)
 
 
 def test_a_number_sends_the_button_payload() -> None:

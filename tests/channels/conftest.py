@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from channels.wechat_inbound import wechat_sender
 from tests.channels.fake_wechat_api import FakeWeChatAPI
 from tests.channels.rasa_stack import (
     APP_PY,
@@ -103,12 +104,17 @@ class WeChatStack:
             **kwargs,
         )
 
-    def user_events(self, sender: str) -> list[dict[str, Any]]:
-        """The user turns Rasa recorded for ``sender`` (through its HTTP API)."""
-        url = f"{self.rasa_url}/conversations/{urllib.parse.quote(sender)}/tracker"
+    def tracker(self, sender: str) -> dict[str, Any]:
+        """Rasa's tracker of the conversation ``sender`` (through its HTTP API)."""
+        # ":" stays as is: the tracker API takes the path as sent, and %3A names no conversation
+        url = f"{self.rasa_url}/conversations/{urllib.parse.quote(sender, safe=':')}/tracker"
         with urllib.request.urlopen(url, timeout=30) as response:
-            tracker = json.loads(response.read())
-        return [e for e in tracker.get("events", []) if e.get("event") == "user"]
+            return dict(json.loads(response.read()))
+
+    def user_events(self, openid: str) -> list[dict[str, Any]]:
+        """The user turns Rasa recorded for this WeChat user (conversation ``wx:<openid>``)."""
+        events = self.tracker(wechat_sender(openid)).get("events", [])
+        return [e for e in events if e.get("event") == "user"]
 
     def staff_ticket(self, ticket_no: str) -> dict[str, Any]:
         """The ticket as bureau staff see it (with evidence), via the ticket API."""

@@ -97,6 +97,11 @@ def test_text_message_gets_an_answer_in_both_modes(
     assert event["text"] == "你好"
     assert event["metadata"]["wechat"]["msg_id"] == str(msg["MsgId"])
     assert event["input_channel"] == "wechat"
+    # The conversation is wx:<openid>, a namespace no web sender id can name; the bare
+    # openid (which a web client could send) names none.
+    assert wechat_stack.tracker(f"wx:{chat.openid}")["sender_id"] == f"wx:{chat.openid}"
+    bare = wechat_stack.tracker(chat.openid).get("events", [])
+    assert not [e for e in bare if e.get("event") == "user"]
 
 
 def test_safe_mode_reply_is_encrypted_and_signed(wechat_stack: WeChatStack) -> None:
@@ -340,5 +345,7 @@ def test_complaint_is_filed_over_wechat(wechat_stack: WeChatStack) -> None:
         return  # queued in the outbox: the ticket service has not numbered it yet
     ticket = wechat_stack.staff_ticket(found.group(1))
     assert "好味食品店" in json.dumps(ticket, ensure_ascii=False), ticket
+    # Provenance: the channel and the conversation (wx:<openid>) the complaint came from.
+    assert (ticket["channel"], ticket["sender_id"]) == ("wechat", f"wx:{chat.openid}")
     # The image's media id reaches the ticket as evidence (bot/actions/intake/answers.py).
     assert any(media_id in item for item in ticket.get("evidence", [])), ticket.get("evidence")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from channels.wechat_inbound import MalformedMessage, classify, dedup_key
+from channels.webchat.senders import is_web_sender
+from channels.wechat_inbound import MalformedMessage, classify, dedup_key, wechat_sender
 from channels.wechat_settings import load_texts
 
 TEXTS = load_texts()
@@ -22,6 +23,14 @@ def test_text_goes_to_the_dialogue_with_wechat_metadata() -> None:
     assert inbound.reply is None
     assert inbound.dedup_key == "msg:42"
     assert inbound.metadata == {"wechat": {"msg_type": "text", "openid": "oAlice", "msg_id": "42"}}
+
+
+def test_the_conversation_is_named_wx_openid_and_no_web_client_can_name_it() -> None:
+    inbound = classify({**BASE, "MsgType": "text", "Content": "你好", "MsgId": "43"}, TEXTS)
+    assert inbound.sender_id == wechat_sender("oAlice") == "wx:oAlice"
+    assert inbound.openid == "oAlice"  # WeChat itself is still addressed by the bare openid
+    openid = "oT7a_V0s1Qz-kX2mRbYc3dEf4GhI"  # 28 characters, like a real openid
+    assert not is_web_sender(wechat_sender(openid))
 
 
 def test_voice_uses_recognition_or_asks_to_type() -> None:
