@@ -9,7 +9,7 @@ otherwise ``rasa train --fixed-model-name <hash>`` runs. Run it with the Rasa en
     .venv/rasa/bin/python -m bot.train            # train if needed
     .venv/rasa/bin/python -m bot.train --print-path
 
-This module imports nothing from Rasa, so ``bot.services`` (app env) can use
+This module imports nothing from Rasa, so ``bot.processes`` (app env) can use
 the same hash to find the model.
 """
 

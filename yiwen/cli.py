@@ -143,7 +143,7 @@ def serve(host: str | None, port: int | None) -> None:
 
 @main.command(help="启动全部服务并在前台运行（Ctrl-C 停止）。")
 def up() -> None:
-    from yiwen.services import run_all
+    from yiwen.supervisor import run_all
 
     sys.exit(run_all())
 

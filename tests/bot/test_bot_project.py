@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from rasa_sdk.executor import ActionExecutor
 
-from bot import services, train
+from bot import processes, train
 from bot.actions.common import labels
 from core.settings import load_settings
 
@@ -116,7 +116,7 @@ def test_existing_model_is_not_retrained(tmp_path: Path, capsys: Any) -> None:
 
 def test_services_for_yiwen_up() -> None:
     env = {"YIWEN_DATABASE_URL": "sqlite:///x.db"}
-    actions, rasa = services.rasa_services(load_settings(env), env)
+    actions, rasa = processes.rasa_services(load_settings(env), env)
     assert actions["name"] == "actions"
     assert actions["cmd"][-4:] == ["--actions", "bot.actions", "--port", "5055"]
     assert actions["env"]["SANIC_HOST"] == "127.0.0.1"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import services
+from bot import processes
 from bot.endpoints_profile import (
     LOCK_URL_VAR,
     TRACKER_URL_VAR,
@@ -25,7 +25,7 @@ ACTION_URL = "http://127.0.0.1:5055/webhook"
 
 def test_defaults_keep_the_checked_in_endpoints() -> None:
     assert endpoints_config(load_settings({}).rasa, ACTION_URL) is None
-    _, rasa = services.rasa_services({})
+    _, rasa = processes.rasa_services({})
     cmd = rasa["cmd"]
     assert cmd[cmd.index("--endpoints") + 1] == "bot/endpoints.yml"
 
@@ -85,7 +85,7 @@ def test_yiwen_up_hands_rasa_the_generated_file(tmp_path: Path) -> None:
         TRACKER_URL_VAR: "postgresql://postgres@127.0.0.1:5432/yiwen_rasa",
         LOCK_URL_VAR: "redis://127.0.0.1:6379/1",
     }
-    _, rasa = services.rasa_services(load_settings(env), env)
+    _, rasa = processes.rasa_services(load_settings(env), env)
     cmd = rasa["cmd"]
     path = Path(cmd[cmd.index("--endpoints") + 1])
     assert path == tmp_path / "rasa" / "endpoints.yml"
@@ -106,11 +106,11 @@ def test_write_endpoints_round_trips(tmp_path: Path) -> None:
 
 
 def test_cors_origins_reach_rasa() -> None:
-    _, rasa = services.rasa_services(load_settings({"YIWEN_PORT": "8100"}), {})
+    _, rasa = processes.rasa_services(load_settings({"YIWEN_PORT": "8100"}), {})
     cmd = rasa["cmd"]
     assert cmd[cmd.index("--cors") + 1] == "http://127.0.0.1:8100"
     env = {"YIWEN_CORS_ORIGINS": '["https://a.example", "https://b.example"]'}
-    _, rasa = services.rasa_services(load_settings(env), env)
+    _, rasa = processes.rasa_services(load_settings(env), env)
     cmd = rasa["cmd"]
     assert cmd[cmd.index("--cors") + 1 : cmd.index("--cors") + 3] == [
         "https://a.example",

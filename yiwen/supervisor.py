@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.services import rasa_services
+from bot.processes import rasa_services
 from core.settings import REPO_ROOT, child_environment, get_settings
 
 
