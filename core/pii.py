@@ -1,4 +1,5 @@
-"""Personal data out of every process's logs: phones, ``phone_last4`` values, addresses.
+"""Personal data out of every process's logs: phones, ``phone_last4`` values, addresses
+(and the secret part of ticket lookup codes, ``core.ticket_ref``).
 
 Why here and at the log-record level: the ticket API had a masking filter on its own
 handlers, but the action server (httpx logged ``…?phone_last4=5678`` at INFO), the app
@@ -20,7 +21,7 @@ import re
 import traceback
 from typing import Any
 
-from core import phones
+from core import phones, ticket_ref
 
 _LAST4 = re.compile(r"(phone_last4(?:=|%3D|\"?\s*:\s*\"?))[0-9０-９]{4}", re.IGNORECASE)
 _ADDRESS = re.compile(
@@ -31,8 +32,8 @@ _ADDRESS = re.compile(
 
 
 def mask_text(text: str) -> str:
-    """Mask phones, ``phone_last4`` values and street addresses in free text."""
-    text = phones.mask_phones_in_text(text)
+    """Mask phones, ``phone_last4`` values, lookup-code secrets and street addresses."""
+    text = phones.mask_phones_in_text(ticket_ref.mask_lookup_codes(text))
     text = _LAST4.sub(r"\1****", text)
     return _ADDRESS.sub(lambda m: f"{m.group(1)}****", text)
 
