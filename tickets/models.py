@@ -30,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from core.ticket_ref import format_lookup_code
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -78,6 +80,9 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_no: Mapped[str] = mapped_column(String(16), unique=True)
+    #: The random part of the citizen's lookup code (``core.ticket_ref``); the public
+    #: look-up requires it, the sequential number alone is not enough.
+    lookup_secret: Mapped[str] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), index=True)
 
@@ -130,6 +135,11 @@ class Ticket(Base):
     notes: Mapped[list[Note]] = relationship(
         back_populates="ticket", order_by="Note.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def lookup_code(self) -> str:
+        """``JM2026-000123-7KQ2XM``: what the citizen is given and needs to look it up."""
+        return format_lookup_code(self.ticket_no, self.lookup_secret)
 
 
 class StatusEvent(Base):

@@ -148,7 +148,11 @@ class TicketCreate(_In):
 
 
 class TicketCreated(BaseModel):
-    ticket_no: str = Field(examples=["JM2026-000123"])
+    ticket_no: str = Field(examples=["JM2026-000123"], description="工单号（工作人员使用）")
+    lookup_code: str = Field(
+        examples=["JM2026-000123-7KQ2XM"],
+        description="查询码：工单号加 6 位随机字符，群众凭它和电话后四位查询进度",
+    )
     kind: Kind
     status: Status
     county: CountyOrUnassigned
@@ -196,6 +200,7 @@ class CitizenView(BaseModel):
     """What a citizen sees: status, deadlines and their data, masked."""
 
     ticket_no: str
+    lookup_code: str = Field(examples=["JM2026-000123-7KQ2XM"])
     kind: Kind
     status: Status
     status_history: list[HistoryEntry]

@@ -192,14 +192,15 @@ def test_warnings_for_old_incident_and_unassigned_county(server: Server) -> None
 
 def test_citizen_view_masks_personal_data(server: Server) -> None:
     with server.client() as client:
-        ticket_no = post_ticket(client, complaint()).json()["ticket_no"]
+        code = post_ticket(client, complaint()).json()["lookup_code"]
         response = client.get(
-            f"/api/tickets/{ticket_no}",
+            f"/api/tickets/{code}",
             params={"phone_last4": "5678"},
             headers={"X-Forwarded-For": fake_ip()},
         )
     assert response.status_code == 200, response.text
     view = response.json()
+    assert view["lookup_code"] == code and code.startswith(view["ticket_no"] + "-")
     assert view["complainant"] == {"name": "陈**", "phone": "139****5678"}
     assert view["respondent"]["address"] == "江门市新会区会城街道****"
     assert view["status_history"][0]["status"] == "待受理"
@@ -209,25 +210,78 @@ def test_citizen_view_masks_personal_data(server: Server) -> None:
 
 def test_wrong_phone_and_unknown_ticket_look_identical(server: Server) -> None:
     with server.client() as client:
-        ticket_no = post_ticket(client, complaint()).json()["ticket_no"]
-        wrong = client.get(
-            f"/api/tickets/{ticket_no}",
-            params={"phone_last4": "0000"},
-            headers={"X-Forwarded-For": fake_ip()},
-        )
-        unknown = client.get(
-            "/api/tickets/JM2000-999999",
+        created = post_ticket(client, complaint()).json()
+        ticket_no, code = created["ticket_no"], created["lookup_code"]
+        secret = code.removeprefix(ticket_no + "-")
+        other_secret = ("Z" if secret[0] != "Z" else "Y") + secret[1:]
+        misses = [
+            client.get(
+                f"/api/tickets/{ref}",
+                params={"phone_last4": last4},
+                headers={"X-Forwarded-For": fake_ip()},
+            )
+            for ref, last4 in [
+                (code, "0000"),  # wrong phone
+                ("JM2000-999999-7KQ2XM", "5678"),  # unknown ticket
+                (ticket_no, "5678"),  # the bare, sequential number: not enough
+                (f"{ticket_no}-{other_secret}", "5678"),  # wrong secret
+            ]
+        ]
+    first = misses[0]
+    for miss in misses:
+        assert miss.status_code == 404
+        assert miss.content == first.content
+        assert dict(miss.headers).keys() == dict(first.headers).keys()
+
+
+def test_the_lookup_code_is_needed_and_a_typed_one_works(server: Server) -> None:
+    with server.client() as client:
+        created = post_ticket(client, complaint()).json()
+        code = created["lookup_code"]
+        assert re.fullmatch(rf"{created['ticket_no']}-[0-9A-HJKMNP-TV-Z]{{6}}", code)
+        bare = client.get(
+            f"/api/tickets/{created['ticket_no']}",
             params={"phone_last4": "5678"},
             headers={"X-Forwarded-For": fake_ip()},
         )
-    assert wrong.status_code == unknown.status_code == 404
-    assert wrong.content == unknown.content
-    assert dict(wrong.headers).keys() == dict(unknown.headers).keys()
+        lower = client.get(
+            f"/api/tickets/{code.lower()}",
+            params={"phone_last4": "5678"},
+            headers={"X-Forwarded-For": fake_ip()},
+        )
+    assert bare.status_code == 404
+    assert lower.status_code == 200 and lower.json()["ticket_no"] == created["ticket_no"]
+    with server.db.reading() as session:
+        ticket = session.scalars(
+            select(Ticket).where(Ticket.ticket_no == created["ticket_no"])
+        ).one()
+        assert ticket.lookup_code == code
+
+
+def test_guessed_secrets_are_throttled_per_ticket(server: Server) -> None:
+    with server.client() as client:
+        created = post_ticket(client, complaint()).json()
+        ticket_no, code = created["ticket_no"], created["lookup_code"]
+        guesses = ["000000", "111111", "222222", "333333", "444444", "555555"]
+        guesses = [g for g in guesses if not code.endswith(g)][:5]
+        for guess in guesses:
+            miss = client.get(
+                f"/api/tickets/{ticket_no}-{guess}",
+                params={"phone_last4": "5678"},
+                headers={"X-Forwarded-For": fake_ip()},
+            )
+            assert miss.status_code == 404
+        blocked = client.get(
+            f"/api/tickets/{code}",
+            params={"phone_last4": "5678"},
+            headers={"X-Forwarded-For": fake_ip()},
+        )
+    assert blocked.status_code == 429
 
 
 def test_failed_lookups_are_throttled_per_ticket(server: Server) -> None:
     with server.client() as client:
-        ticket_no = post_ticket(client, complaint()).json()["ticket_no"]
+        ticket_no = post_ticket(client, complaint()).json()["lookup_code"]
         for _ in range(5):
             miss = client.get(
                 f"/api/tickets/{ticket_no}",
@@ -249,7 +303,7 @@ def test_failed_lookups_are_throttled_per_ticket(server: Server) -> None:
 def test_failed_lookups_are_throttled_per_client(server: Server) -> None:
     ip = fake_ip()
     with server.client() as client:
-        ticket_no = post_ticket(client, complaint()).json()["ticket_no"]
+        ticket_no = post_ticket(client, complaint()).json()["lookup_code"]
         for n in range(5):
             miss = client.get(
                 f"/api/tickets/JM2001-{n:06d}",

@@ -19,9 +19,10 @@ def test_server_logs_mask_phones_and_addresses(server: Server) -> None:
         respondent={"name": "某电器行", "address": "江门市新会区会城街道东庆北路99号2楼"},
     )
     with server.client() as client:
-        ticket_no = post_ticket(client, body).json()["ticket_no"]
+        created = post_ticket(client, body).json()
+        ticket_no, code = created["ticket_no"], created["lookup_code"]
         found = client.get(
-            f"/api/tickets/{ticket_no}",
+            f"/api/tickets/{code}",
             params={"phone_last4": phone[-4:]},
             headers={"X-Forwarded-For": fake_ip()},
         )
@@ -34,7 +35,7 @@ def test_server_logs_mask_phones_and_addresses(server: Server) -> None:
     assert f"{ticket_no} created" in log
     # The intake line keeps only the administrative part of the address.
     assert "江门市新会区会城街道****" in log
-    # uvicorn's access line for the look-up has the query value masked.
-    assert f"/api/tickets/{ticket_no}?phone_last4=****" in log
-    for secret in (phone, phone[-4:] + " ", "1376543210999", "东庆北路", "港口路", "黄大文"):
+    # uvicorn's access line for the look-up has the query value and the code's secret masked.
+    assert f"/api/tickets/{ticket_no}-******?phone_last4=****" in log
+    for secret in (code, phone, phone[-4:] + " ", "1376543210999", "东庆北路", "港口路", "黄大文"):
         assert secret not in log, secret

@@ -146,9 +146,13 @@ def test_complaint_lifecycle_sets_mediation_deadline(server: Server) -> None:
         "办结",
     ]
     assert all("新会区" in h["actor"] for h in final["history"][1:])
+    with server.db.reading() as session:
+        code = (
+            session.scalars(select(Ticket).where(Ticket.ticket_no == ticket_no)).one().lookup_code
+        )
     with server.client() as client:
         view = client.get(
-            f"/api/tickets/{ticket_no}",
+            f"/api/tickets/{code}",
             params={"phone_last4": "5678"},
             headers={"X-Forwarded-For": fake_ip()},
         ).json()

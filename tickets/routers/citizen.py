@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from core.phones import last4 as last4_of
 from core.phones import mask_phone
-from core.ticket_ref import TICKET_REF_PATTERN
+from core.ticket_ref import TICKET_REF_PATTERN, split_lookup_code
 from tickets.deps import ServiceCaller, State, client_ip, conversation
 from tickets.errors import ApiError
 from tickets.models import Ticket
@@ -46,6 +46,7 @@ router = APIRouter(prefix="/api/tickets", tags=["citizen"], responses=VALIDATION
 def _created(ticket: Ticket) -> TicketCreated:
     return TicketCreated(
         ticket_no=ticket.ticket_no,
+        lookup_code=ticket.lookup_code,
         kind=ticket.kind,  # type: ignore[arg-type]
         status=ticket.status,  # type: ignore[arg-type]
         county=ticket.county,  # type: ignore[arg-type]
@@ -107,6 +108,7 @@ def _citizen_view(ticket: Ticket) -> CitizenView:
         )
     return CitizenView(
         ticket_no=ticket.ticket_no,
+        lookup_code=ticket.lookup_code,
         kind=ticket.kind,  # type: ignore[arg-type]
         status=ticket.status,  # type: ignore[arg-type]
         status_history=[
@@ -129,9 +131,12 @@ def _citizen_view(ticket: Ticket) -> CitizenView:
 @router.get(
     "/{ticket_no}",
     response_model=CitizenView,
-    summary="凭工单号和手机号后四位查询进度",
+    summary="凭查询码和手机号后四位查询进度",
     responses={
-        404: {"model": Problem, "description": "工单不存在或手机号不匹配（两者回复相同）"},
+        404: {
+            "model": Problem,
+            "description": "工单不存在、查询码不对（含只给工单号）或手机号不匹配（回复相同）",
+        },
         429: {"model": Problem, "description": "失败次数过多，稍后再试"},
     },
 )
@@ -143,7 +148,7 @@ def citizen_lookup(
         Path(
             max_length=32,
             pattern=TICKET_REF_PATTERN,
-            description="如 JM2026-000123，或对话中给出的 LOCAL-20260105-7F3A9C",
+            description="查询码，如 JM2026-000123-7KQ2XM，或对话中给出的 LOCAL-20260105-7F3A9C",
         ),
     ],
     phone_last4: Annotated[str, Query(pattern=r"^[0-9]{4}$", description="登记电话的后四位")],
@@ -151,7 +156,9 @@ def citizen_lookup(
     settings = state.settings
     now = state.now()
     window = dt.timedelta(seconds=settings.lookup_window_s)
-    keys = throttle.scopes(client_ip(request), ticket_no, conversation(request, state))
+    # Counted per ticket number, whatever secret was guessed with it.
+    counted_as, _secret = split_lookup_code(ticket_no)
+    keys = throttle.scopes(client_ip(request), counted_as, conversation(request, state))
     # Reserve-then-check (see services.throttle): the attempt is committed before counting.
     with state.db.writing() as session:
         reserved = throttle.reserve(session, keys, now=now, window=window)

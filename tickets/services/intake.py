@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import logging
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from core.settings import TicketsSettings
-from core.ticket_ref import is_local_ref
+from core.ticket_ref import is_local_ref, new_lookup_secret, split_lookup_code
 from tickets.db import Database
 from tickets.models import Note, StatusEvent, Ticket
 from tickets.schemas import TicketCreate
@@ -153,6 +154,7 @@ def build_ticket(
         channel=payload.channel,
         sender_id=payload.sender_id,
         local_ref=payload.local_ref,
+        lookup_secret=new_lookup_secret(),
         idempotency_key=key,
         request_hash=fingerprint(payload),
         received_at=now,
@@ -214,9 +216,17 @@ def load_ticket(session: Session, ticket_no: str) -> Ticket | None:
 
 
 def load_ticket_by_ref(session: Session, ref: str) -> Ticket | None:
-    """A ticket by its number, or by the outbox's ``LOCAL-…`` reference it was filed under."""
+    """The citizen's look-up: a ticket by its lookup code, or by the outbox's ``LOCAL-…``
+    reference it was filed under (random already). A bare number, or a code with the wrong
+    secret, finds nothing: the numbers are sequential, so they alone must not be enough."""
     if not is_local_ref(ref):
-        return load_ticket(session, ref)
+        ticket_no, secret = split_lookup_code(ref)
+        ticket = load_ticket(session, ticket_no)
+        if ticket is None or not hmac.compare_digest(
+            ticket.lookup_secret.encode(), (secret or "").encode()
+        ):
+            return None
+        return ticket
     return session.scalars(
         select(Ticket)
         .where(Ticket.local_ref == ref.upper())
