@@ -40,12 +40,17 @@ def _conversation(channel: str, sender: str) -> str:
 
 
 def _file(api: Server, phone: str = "13912345678", **overrides: Any) -> str:
+    """File a complaint; its lookup code (what the citizen holds)."""
     body = complaint(complainant={"name": "陈小明", "phone": phone, "address": "江门市蓬江区"})
     body.update(overrides)
     with api.client(service=True) as client:
         response = post_ticket(client, body)
     assert response.status_code == 201, response.text
-    return str(response.json()["ticket_no"])
+    return str(response.json()["lookup_code"])
+
+
+def _number(code: str) -> str:
+    return code.rsplit("-", 1)[0]
 
 
 def _chinese(text: str) -> bool:
@@ -175,6 +180,55 @@ def test_concurrent_guess_burst_gets_at_most_five_answers(api: Server) -> None:
     assert sum(s != 429 for s in statuses) <= 5, {s: statuses.count(s) for s in set(statuses)}
 
 
+def test_sequential_numbers_do_not_open_tickets(api: Server) -> None:
+    """Issue 12: the number alone, or with a guessed secret, is a counted 404."""
+    code = _file(api, "13700009999")
+    number = _number(code)
+    secret = code.removeprefix(number + "-")
+    wrong = ("Z" if secret[0] != "Z" else "Y") + secret[1:]
+    a = _conversation("rest", f"seq-{secrets.token_hex(4)}")
+    with api.client() as client:
+        misses = [
+            _lookup(client, number, "9999", conversation=a),
+            _lookup(client, f"{number}-{wrong}", "9999", conversation=a),
+            _lookup(client, code, "0000", conversation=a),
+        ]
+        assert [m.status_code for m in misses] == [404] * 3
+        assert misses[0].content == misses[1].content == misses[2].content
+        assert _lookup(client, code, "9999", conversation=a).status_code == 200
+        # Two more guesses at this ticket from anywhere, and it is blocked, code or not.
+        for guess in ("000000", "111111"):
+            assert _lookup(client, f"{number}-{guess}", "9999", ip=fake_ip()).status_code == 404
+        assert _lookup(client, code, "9999", ip=fake_ip(), service=False).status_code == 429
+    with api.client("admin") as staff:
+        by_number = staff.get(f"/api/staff/tickets/{number}")
+        by_code = staff.get(f"/api/staff/tickets/{code}")
+    assert by_number.status_code == 200 and by_number.json()["ticket_no"] == number
+    assert by_code.status_code == 422
+
+
+def test_concurrent_secret_guess_burst_gets_at_most_five_answers(api: Server) -> None:
+    number = _number(_file(api, "13700001212"))
+
+    async def burst() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
+        async with httpx.AsyncClient(base_url=api.base_url, limits=limits, timeout=120) as client:
+            return await asyncio.gather(
+                *(
+                    client.get(
+                        f"/api/tickets/{number}-{n:06d}",
+                        params={"phone_last4": "1212"},
+                        headers={"X-Forwarded-For": fake_ip()},  # a new address each time
+                    )
+                    for n in range(100000, 100050)
+                )
+            )
+
+    statuses = [r.status_code for r in asyncio.run(burst())]
+    assert set(statuses) <= {404, 429}, statuses
+    assert sum(s != 429 for s in statuses) <= 5, {s: statuses.count(s) for s in set(statuses)}
+
+
 # ----------------------------------------------------------------------- control characters
 @pytest.mark.parametrize(
     ("override", "field"),
@@ -212,11 +266,14 @@ def test_lookup_with_control_characters_is_not_a_500(api: Server, ref: str) -> N
 # ----------------------------------------------------------------------- LOCAL references
 def test_local_reference_resolves_through_the_api_and_is_throttled(api: Server) -> None:
     local = f"LOCAL-20261206-{secrets.token_hex(3).upper()}"
-    ticket_no = _file(api, "13700008888", local_ref=local)
+    code = _file(api, "13700008888", local_ref=local)
     a = _conversation("rest", f"local-{secrets.token_hex(4)}")
     with api.client() as client:
         found = _lookup(client, local, "8888", conversation=a)
-        assert found.status_code == 200 and found.json()["ticket_no"] == ticket_no
+        assert found.status_code == 200, found.text
+        # The bot can give the citizen the lookup code they need from now on.
+        assert found.json()["ticket_no"] == _number(code)
+        assert found.json()["lookup_code"] == code
         for n in range(5):
             assert _lookup(client, local, f"{n:04d}", conversation=a).status_code == 404
         assert _lookup(client, local, "8888", conversation=a).status_code == 429
