@@ -44,13 +44,16 @@ class PurgeReport:
 
 
 def purge_outbox(path: Path, cutoff: dt.datetime) -> int:
-    """Blank the payload (and the phone digits) of delivered items older than ``cutoff``."""
+    """Blank the payload (and the phone digits and lookup code) of delivered items older
+    than ``cutoff``; the ticket number stays."""
     if not path.is_file():
         return 0
     conn = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+        code = ", lookup_code=NULL" if "lookup_code" in columns else ""  # older files lack it
         cursor = conn.execute(
-            "UPDATE outbox SET payload='{}', phone_last4=NULL, response=NULL"
+            f"UPDATE outbox SET payload='{{}}', phone_last4=NULL, response=NULL{code}"
             " WHERE status='delivered' AND updated_at < ? AND payload != '{}'",
             (cutoff.isoformat(timespec="seconds"),),
         )

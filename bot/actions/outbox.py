@@ -5,7 +5,8 @@ Every submission is written to a SQLite file in the data directory first
 down or slow the row stays pending and :class:`RetryWorker` (a daemon thread
 in the action server) retries it with backoff; the idempotency key makes a
 retry after a lost reply land on the same ticket. The citizen meanwhile holds
-a ``LOCAL-…`` reference that status lookup resolves once delivered.
+a ``LOCAL-…`` reference that status lookup resolves once delivered; the delivered row
+keeps the ticket number and the citizen's lookup code (``lookup_code``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     phone_last4 TEXT,
     status TEXT NOT NULL DEFAULT 'pending',
     ticket_no TEXT,
+    lookup_code TEXT,
     response TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
@@ -60,6 +62,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
 """
+#: Columns added since the first schema: (name, definition), added to older files.
+_ADDED_COLUMNS = (("lookup_code", "TEXT"),)
 
 MAX_BACKOFF_S = 600.0
 
@@ -73,6 +77,7 @@ class OutboxItem:
     phone_last4: str | None
     status: Status
     ticket_no: str | None
+    lookup_code: str | None
     response: dict[str, Any] | None
     attempts: int
     last_error: str | None
@@ -96,6 +101,7 @@ def _row_to_item(row: sqlite3.Row) -> OutboxItem:
         phone_last4=row["phone_last4"],
         status=row["status"],
         ticket_no=row["ticket_no"],
+        lookup_code=row["lookup_code"],
         response=json.loads(row["response"]) if row["response"] else None,
         attempts=row["attempts"],
         last_error=row["last_error"],
@@ -112,6 +118,13 @@ class Outbox:
         create_private_file(self.path)
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
+            present = {r["name"] for r in conn.execute("PRAGMA table_info(outbox)")}
+            for name, definition in _ADDED_COLUMNS:
+                if name not in present:
+                    try:
+                        conn.execute(f"ALTER TABLE outbox ADD COLUMN {name} {definition}")
+                    except sqlite3.OperationalError:  # another process added it just now
+                        pass
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -182,10 +195,11 @@ class Outbox:
     def mark_delivered(self, local_ref: str, created: TicketReceipt) -> None:
         with self._connect() as conn:
             conn.execute(
-                "UPDATE outbox SET status='delivered', ticket_no=?, response=?,"
+                "UPDATE outbox SET status='delivered', ticket_no=?, lookup_code=?, response=?,"
                 " attempts=attempts+1, last_error=NULL, updated_at=? WHERE local_ref=?",
                 (
                     created.ticket_no,
+                    created.lookup_code,
                     json.dumps(created.__dict__, ensure_ascii=False),
                     _now_iso(),
                     local_ref,

@@ -1,4 +1,8 @@
-"""Status lookup: ticket number (or LOCAL reference) plus the phone's last 4 digits.
+"""Status lookup: lookup code (or LOCAL reference) plus the phone's last 4 digits.
+
+The lookup code is the ticket number plus six random characters (``core.ticket_ref``):
+numbers are sequential, so a bare number is not enough and the API answers it like a
+wrong code. Whatever the citizen gave, the replies show them the lookup code.
 
 The ticket API checks the digits and throttles repeated failures; a wrong
 number and an unknown ticket get the same answer, so nobody can probe other
@@ -154,7 +158,8 @@ class ActionCheckTicketStatus(Action):
             if not (is_local and await self._queued(dispatcher, ref, last4, pending_only=True)):
                 dispatcher.utter_message(response="utter_ticket_service_unavailable")
             return done
-        ticket_no = str(data.get("ticket_no") or ref)
+        # The domain texts say 编号 {ticket_no}: the citizen is shown their lookup code.
+        ticket_no = str(data.get("lookup_code") or data.get("ticket_no") or ref)
         if is_local:
             dispatcher.utter_message(
                 response="utter_ticket_local_delivered", local_ref=ref, ticket_no=ticket_no

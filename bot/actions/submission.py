@@ -192,14 +192,15 @@ class _SubmitAction(Action, ABC):
             return [*reset_form_slots(), SlotSet("last_ticket_ref", item.local_ref)]
         await asyncio.to_thread(outbox.mark_delivered, item.local_ref, created)
         self._announce(dispatcher, created, tracker)
-        return [*reset_form_slots(), SlotSet("last_ticket_ref", created.ticket_no)]
+        return [*reset_form_slots(), SlotSet("last_ticket_ref", created.citizen_ref)]
 
     def _announce(
         self, dispatcher: CollectingDispatcher, created: TicketReceipt, tracker: Tracker
     ) -> None:
         dispatcher.utter_message(
             response=self.submitted_response,
-            ticket_no=created.ticket_no,
+            # The domain text says 编号 {ticket_no}: the citizen gets the lookup code.
+            ticket_no=created.citizen_ref,
             county_display=county_display(created.county)
             if created.county
             else county_summary(tracker.slots),

@@ -59,16 +59,25 @@ class TicketReceipt:
     """What the bot keeps of the API's ``TicketCreated`` reply (``tickets.schemas``)."""
 
     ticket_no: str
+    #: ``JM2026-000123-7KQ2XM``: what the citizen is told and needs for a look-up; the
+    #: number alone is for staff (``core.ticket_ref``).
+    lookup_code: str | None = None
     status: str | None = None
     county: str | None = None
     accept_deadline: str | None = None
     deadline_provisional: bool = False
     warnings: list[Any] = field(default_factory=list)
 
+    @property
+    def citizen_ref(self) -> str:
+        """What to show the citizen: the lookup code (the number from an older API)."""
+        return self.lookup_code or self.ticket_no
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TicketReceipt:
         return cls(
             ticket_no=str(data["ticket_no"]),
+            lookup_code=str(data["lookup_code"]) if data.get("lookup_code") else None,
             status=data.get("status"),
             county=data.get("county"),
             accept_deadline=data.get("accept_deadline"),
@@ -196,7 +205,10 @@ async def get_status_async(
     timeout: float | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> dict[str, Any]:
-    """GET /api/tickets/{ticket_no}?phone_last4=…; the server checks the phone and throttles.
+    """GET /api/tickets/{ref}?phone_last4=…; the server checks the phone and throttles.
+
+    ``ticket_no`` is the citizen's lookup code or ``LOCAL-…`` reference (a bare number
+    gets 404 like a wrong one); the reply carries the ``lookup_code`` to show them.
 
     ``conversation`` (see :func:`conversation_id`) makes the server count failures for
     this conversation instead of for the action server's address, which all bot users

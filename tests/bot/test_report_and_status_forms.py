@@ -63,6 +63,8 @@ def test_report_summary_shows_anonymity(form_driver: Any, domain: dict[str, Any]
         ("编号是 JM 2026-000123 唔该", "JM2026-000123"),
         ("LOCAL-20260105-7f3a9c", "LOCAL-20260105-7F3A9C"),
         ("我的单号不记得了", None),
+        ("查询码 JM2026-000123-7KQ2XM", "JM2026-000123-7KQ2XM"),
+        ("jm2026 000123 7kq2xm", "JM2026-000123-7KQ2XM"),
     ],
 )
 def test_ticket_references(text: str, ref: str | None) -> None:
@@ -74,12 +76,22 @@ def test_last4_ignores_the_ticket_number() -> None:
     assert find_last4("后四位係5678") == "5678"
     assert find_last4("13912345678") == "5678"
     assert find_last4("JM2026-000123") is None
+    assert find_last4("JM2026-000123-7KQ2XM 5678") == "5678"
+    assert find_last4("JM2026-000123-1234AB") is None
 
 
 def test_status_form_takes_both_values_from_one_message(form_driver: Any) -> None:
     status = form_driver(ValidateTicketStatusForm(), "ticket_status_form")
     status.say("查一下JM2026-000123，电话尾号5678", intent="check_ticket_status")
     assert status.slots["ticket_no"] == "JM2026-000123"
+    assert status.slots["phone_last4"] == "5678"
+    assert status.active is False
+
+
+def test_status_form_takes_a_typed_lookup_code(form_driver: Any) -> None:
+    status = form_driver(ValidateTicketStatusForm(), "ticket_status_form")
+    status.say("查一下 jm2026 000123 7kq2xm，电话尾号5678", intent="check_ticket_status")
+    assert status.slots["ticket_no"] == "JM2026-000123-7KQ2XM"
     assert status.slots["phone_last4"] == "5678"
     assert status.active is False
 

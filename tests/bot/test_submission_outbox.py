@@ -7,6 +7,7 @@ take it down in the middle of a conversation.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -15,9 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.complaint_form import ValidateComplaintForm
 from bot.actions.outbox import Outbox, RetryWorker, deliver_pending
 from bot.actions.report_form import ValidateReportForm
-from bot.actions.status import ActionCheckTicketStatus
+from bot.actions.status import ActionCheckTicketStatus, ValidateTicketStatusForm
 from bot.actions.submission import ActionSubmitComplaint, ActionSubmitReport, build_payload
 from bot.actions.ticket_client import create_ticket
+from core import ticket_ref
 from tests.bot.conftest import make_tracker
 
 pytestmark = pytest.mark.slow
@@ -78,17 +80,18 @@ def test_submit_while_api_is_up(
     driver = fill_complaint(form_driver)
     messages, events = run_action(ActionSubmitComplaint(), driver.slots, domain)
     assert messages[0]["response"] == "utter_complaint_submitted"
-    ticket_no = messages[0]["ticket_no"]
-    assert ticket_no.startswith("JM")
+    code = messages[0]["ticket_no"]  # the receipt's 编号: the lookup code, not the number
+    assert re.fullmatch(ticket_ref.LOOKUP_CODE, code), code
     assert {
         "event": "slot",
         "name": "last_ticket_ref",
-        "value": ticket_no,
+        "value": code,
         "timestamp": None,
     } in events
     assert all(e["value"] is None for e in events if e["name"] == "respondent_name")
     [stored] = Outbox().all()
-    assert (stored.status, stored.ticket_no) == ("delivered", ticket_no)
+    assert (stored.status, stored.lookup_code) == ("delivered", code)
+    assert stored.ticket_no == ticket_ref.split_lookup_code(code)[0]
 
 
 def test_api_down_mid_conversation_then_exactly_one_ticket(
@@ -164,7 +167,9 @@ def test_api_down_mid_conversation_then_exactly_one_ticket(
     messages, _ = run_action(ActionCheckTicketStatus(), status_slots, domain)
     responses = [m["response"] for m in messages]
     assert responses == ["utter_ticket_local_delivered", "utter_ticket_status"]
-    assert messages[1]["ticket_no"] == delivered.ticket_no
+    # ... and the citizen is given the lookup code they need from now on
+    assert delivered.lookup_code and delivered.lookup_code.startswith(delivered.ticket_no + "-")
+    assert messages[0]["ticket_no"] == messages[1]["ticket_no"] == delivered.lookup_code
 
 
 def test_anonymous_report_is_filed(
@@ -203,13 +208,34 @@ def test_rejected_submission_reopens_the_form(
     assert item.status == "rejected"
 
 
+def test_a_typed_lookup_code_is_looked_up(
+    form_driver: Any, domain: dict[str, Any], ticket_server: Any
+) -> None:
+    """The receipt's code, typed back in lower case with spaces and no dashes, finds it."""
+    driver = fill_complaint(form_driver)
+    messages, _ = run_action(ActionSubmitComplaint(), driver.slots, domain)
+    code = messages[0]["ticket_no"]
+    typed = code.lower().replace("-", " ")  # jm2026 000001 7kq2xm
+    status = form_driver(ValidateTicketStatusForm(), "ticket_status_form")
+    status.say(f"帮我查下 {typed} 尾号5678", intent="check_ticket_status")
+    assert status.active is False
+    assert status.slots["ticket_no"] == code
+    found, _ = run_action(
+        ActionCheckTicketStatus(),
+        {"ticket_no": status.slots["ticket_no"], "phone_last4": status.slots["phone_last4"]},
+        domain,
+    )
+    assert found[0]["response"] == "utter_ticket_status"
+    assert found[0]["ticket_no"] == code
+
+
 # Last in the module: it triggers the service's throttling for this client address.
 def test_status_lookup_never_reveals_other_tickets(
     form_driver: Any, domain: dict[str, Any], ticket_server: Any
 ) -> None:
     driver = fill_complaint(form_driver)
     messages, _ = run_action(ActionSubmitComplaint(), driver.slots, domain)
-    ticket_no = messages[0]["ticket_no"]
+    ticket_no = messages[0]["ticket_no"]  # the lookup code
 
     ok, events = run_action(
         ActionCheckTicketStatus(), {"ticket_no": ticket_no, "phone_last4": "5678"}, domain
@@ -217,6 +243,14 @@ def test_status_lookup_never_reveals_other_tickets(
     assert ok[0]["response"] == "utter_ticket_status"
     assert ok[0]["ticket_no"] == ticket_no
     assert {e["name"] for e in events} == {"ticket_no", "phone_last4"}  # cleared afterwards
+
+    # The sequential number alone does not open the ticket.
+    bare, _ = run_action(
+        ActionCheckTicketStatus(),
+        {"ticket_no": ticket_ref.split_lookup_code(ticket_no)[0], "phone_last4": "5678"},
+        domain,
+    )
+    assert bare[0]["response"] == "utter_ticket_not_found"
 
     wrong, _ = run_action(
         ActionCheckTicketStatus(), {"ticket_no": ticket_no, "phone_last4": "0000"}, domain

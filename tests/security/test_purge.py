@@ -41,8 +41,10 @@ box = Outbox()
 for ref in ("LOCAL-20250101-AAAAAA", "LOCAL-20261201-BBBBBB", "LOCAL-20250101-CCCCCC"):
     box.add({"complainant": {"name": "陈大文", "phone": "13912345678"}}, "complaint",
             phone_last4="5678", local_ref=ref)
-box.mark_delivered("LOCAL-20250101-AAAAAA", TicketReceipt(ticket_no="JM2025-000001"))
-box.mark_delivered("LOCAL-20261201-BBBBBB", TicketReceipt(ticket_no="JM2026-000002"))
+box.mark_delivered("LOCAL-20250101-AAAAAA",
+                   TicketReceipt(ticket_no="JM2025-000001", lookup_code="JM2025-000001-7KQ2XM"))
+box.mark_delivered("LOCAL-20261201-BBBBBB",
+                   TicketReceipt(ticket_no="JM2026-000002", lookup_code="JM2026-000002-7KQ2XM"))
 review_log.record(question="旧问题", answer=None, abstained=True, sender_id="old", channel="rest")
 review_log.record(question="新问题", answer=None, abstained=True, sender_id="new", channel="rest")
 """
@@ -71,10 +73,13 @@ review_log.record(question="新问题", answer=None, abstained=True, sender_id="
     assert "清除 1 条" in done.stdout and "删除 1 条" in done.stdout, done.stdout
 
     rows = {
-        r[0]: (json.loads(r[1]), r[2], r[3])
-        for r in outbox.execute("SELECT local_ref, payload, phone_last4, ticket_no FROM outbox")
+        r[0]: (json.loads(r[1]), r[2], r[3], r[4])
+        for r in outbox.execute(
+            "SELECT local_ref, payload, phone_last4, ticket_no, lookup_code FROM outbox"
+        )
     }
-    assert rows["LOCAL-20250101-AAAAAA"] == ({}, None, "JM2025-000001")  # old, delivered
+    assert rows["LOCAL-20250101-AAAAAA"] == ({}, None, "JM2025-000001", None)  # old, delivered
+    assert rows["LOCAL-20261201-BBBBBB"][3] == "JM2026-000002-7KQ2XM"
     assert rows["LOCAL-20261201-BBBBBB"][0]["complainant"]["name"] == "陈大文"  # recent
     assert rows["LOCAL-20250101-CCCCCC"][0]["complainant"]["name"] == "陈大文"  # never sent
     assert [r[0] for r in tracker.execute("SELECT sender_id FROM events")] == ["new"]
