@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from bot import train
 from bot.endpoints_profile import endpoints_config, write_endpoints
+from core import ticket_ref
 from core.replies import render_text
 from core.settings import RasaSettings
 from tests.bot.conftest import REPO, TicketServer
@@ -254,11 +255,12 @@ def test_full_complaint_over_rest(stack: Stack) -> None:
     corrected = say("电话写错了，是13800138000")
     assert "138****8000" in corrected, transcript
     done = say("确认提交")
-    match = re.search(r"JM\d{4}-\d{6}", done)
+    # The receipt gives the citizen the lookup code (number + 6 random characters).
+    match = re.search(ticket_ref.LOOKUP_CODE, done)
     assert match, transcript
 
     [ticket] = stack.tickets.staff_tickets(sender_id=sender)
-    assert ticket["ticket_no"] == match.group(0)
+    assert ticket["ticket_no"] == ticket_ref.split_lookup_code(match.group(0))[0]
     expected: dict[str, Any] = {
         "kind": "complaint",
         "complainant_name": "陈大文",

@@ -118,10 +118,10 @@ def test_complaint_summary_payload_is_a_card_with_a_row_per_field(offline_widget
     assert "• 投诉人：" not in widget.log.inner_text()  # the text is the card's fallback only
     assert widget.reply("确认提交").count() == 1
 
-    submitted = [{"text": "投诉已提交，编号 JM2026-000042。"}]
+    submitted = [{"text": "投诉已提交，编号 JM2026-000042-7KQ2XM。"}]
     script.append(lambda m: (200, submitted if m == "/affirm" else []))
     widget.click_reply("确认提交")
-    assert widget.log.locator(".yw-ticket").inner_text() == "JM2026-000042"
+    assert widget.log.locator(".yw-ticket").inner_text() == "JM2026-000042-7KQ2XM"
     assert widget.log.locator("img").count() == 0
 
 

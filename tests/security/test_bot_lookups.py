@@ -33,8 +33,8 @@ def _lookup(stack: Stack, sender: str, ref: str, last4: str, channel: str = "res
 
 def test_sender_a_wrong_guesses_leave_sender_b_working(stack: Stack) -> None:
     a, b = f"guesser-{secrets.token_hex(4)}", f"citizen-{secrets.token_hex(4)}"
-    victim = stack.file_ticket("13711112222")["ticket_no"]
-    own = stack.file_ticket("13733334444")["ticket_no"]
+    victim = stack.file_ticket("13711112222")["lookup_code"]
+    own = stack.file_ticket("13733334444")["lookup_code"]
     for n in range(5):
         assert _lookup(stack, a, victim, f"{n:04d}") == ["utter_ticket_not_found"]
     assert _lookup(stack, a, victim, "2222") == ["utter_ticket_throttled"]
@@ -52,11 +52,13 @@ def test_local_references_go_through_the_same_throttle(stack: Stack) -> None:
 
 def test_delivered_local_reference_is_resolved_by_the_api(stack: Stack) -> None:
     local = f"LOCAL-20261206-{secrets.token_hex(3).upper()}"
-    ticket_no = stack.file_ticket("13755556666", local_ref=local)["ticket_no"]
+    code = stack.file_ticket("13755556666", local_ref=local)["lookup_code"]
     result = stack.run_action(
         "action_check_ticket_status",
         f"owner-{secrets.token_hex(4)}",
         {"ticket_no": local, "phone_last4": "6666"},
     )
     assert _responses(result) == ["utter_ticket_local_delivered", "utter_ticket_status"]
-    assert result["responses"][0]["ticket_no"] == ticket_no
+    # The citizen is given the lookup code they need from now on.
+    assert result["responses"][0]["ticket_no"] == code
+    assert result["responses"][1]["ticket_no"] == code
