@@ -257,6 +257,10 @@ class NoteView(BaseModel):
 class StaffTicketDetail(StaffTicketSummary):
     """Everything on the ticket, unmasked: staff need to contact the parties."""
 
+    lookup_code: str = Field(
+        description="群众查询用的查询码；核实来电人身份后可告知（如其遗失）",
+        examples=["JM2026-000123-7KQ2XM"],
+    )
     complainant_name: str | None
     complainant_phone: str | None
     complainant_address: str | None

@@ -204,6 +204,7 @@ def test_sequential_numbers_do_not_open_tickets(api: Server) -> None:
         by_number = staff.get(f"/api/staff/tickets/{number}")
         by_code = staff.get(f"/api/staff/tickets/{code}")
     assert by_number.status_code == 200 and by_number.json()["ticket_no"] == number
+    assert by_number.json()["lookup_code"] == code  # to tell a verified caller who lost it
     assert by_code.status_code == 422
 
 

@@ -86,6 +86,7 @@ def _summary_fields(ticket: Ticket, today: dt.date) -> dict[str, Any]:
 def _detail(ticket: Ticket, today: dt.date) -> StaffTicketDetail:
     return StaffTicketDetail(
         **_summary_fields(ticket, today),
+        lookup_code=ticket.lookup_code,
         complainant_name=ticket.complainant_name,
         complainant_phone=ticket.complainant_phone,
         complainant_address=ticket.complainant_address,
