@@ -34,7 +34,7 @@ train_log=artifacts/train.log
 echo "==> Rasa 模型（后台训练，日志：$train_log）"
 .venv/rasa/bin/python bot/train.py >"$train_log" 2>&1 &
 train_pid=$!
-trap 'kill "$train_pid" 2>/dev/null' EXIT
+trap 'kill $(jobs -p) 2>/dev/null' EXIT
 
 # Build the knowledge index the tests share (var/test-data) up front, with its progress
 # bar, rather than inside a test fixture; a current index is just loaded.
@@ -64,25 +64,40 @@ if [ "$#" -gt 0 ]; then
   exit $?
 fi
 
-echo "==> pytest：不需要 Rasa 模型的测试（与模型训练并行）"
-"${PYTEST[@]}" -m "not rasa"
-first=$?
+# Three streams of tests, each output line prefixed with its stream:
+#   [1] every test that needs no Rasa model: starts once the index is built, beside the
+#       training;
+#   [A] the security probes' shared `yiwen up`, the Rasa CLI checks and the browser tests;
+#   [B] the REST and WeChat end-to-end stacks.
+# A and B start real stacks (Rasa, action server, ticket API) as soon as the model is
+# ready, while [1] may still be running: on two cores, most of a stack's time is waiting.
+# [1] runs at a lower priority, so the training (and then the stacks, the longer path)
+# get the cores first and [1] fills the gaps.
+stream() {
+  local tag=$1 priority=$2
+  shift 2
+  (
+    nice -n "$priority" "${PYTEST[@]}" -o console_output_style=classic -p no:cacheprovider "$@" 2>&1 |
+      sed -u "s/^/[$tag] /"
+    exit "${PIPESTATUS[0]}"
+  )
+}
+echo "==> pytest [1]：不需要 Rasa 模型的测试（与模型训练并行）"
+stream 1 10 -m "not rasa" -q &
+s1=$!
 wait_for_model
-
-# The tests that need a trained model start real stacks (Rasa, the action server, the
-# ticket API): the security probes share one `yiwen up` with the Rasa CLI checks and the
-# browser tests; REST and WeChat start their own. Two pytest processes run the two halves
-# side by side, each line of output prefixed with its half.
-echo "==> pytest：真实 Rasa 对话栈（两组并行：[A] 安全/CLI/浏览器  [B] REST/微信）"
-(
-  "${PYTEST[@]}" -m rasa tests/security tests/bot/test_rasa_cli.py tests/browser \
-    -o console_output_style=classic -p no:cacheprovider -v 2>&1 | sed -u 's/^/[A] /'
-  exit "${PIPESTATUS[0]}"
-) &
-half_a=$!
-"${PYTEST[@]}" -m rasa --ignore tests/security --ignore tests/bot/test_rasa_cli.py \
-  --ignore tests/browser -o console_output_style=classic -p no:cacheprovider -v 2>&1 | sed -u 's/^/[B] /'
-second=${PIPESTATUS[0]}
-wait "$half_a"
-third=$?
-[ "$first" -eq 0 ] && [ "$second" -eq 0 ] && [ "$third" -eq 0 ]
+echo "==> pytest [A] 安全探测/Rasa CLI/浏览器，[B] REST/微信：真实 Rasa 对话栈"
+stream A 0 -m rasa tests/security tests/bot/test_rasa_cli.py tests/browser -v &
+sa=$!
+stream B 0 -m rasa --ignore tests/security --ignore tests/bot/test_rasa_cli.py \
+  --ignore tests/browser -v &
+sb=$!
+failed=()
+wait "$s1" || failed+=("[1]")
+wait "$sa" || failed+=("[A]")
+wait "$sb" || failed+=("[B]")
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "==> 测试失败：${failed[*]}（在上面的输出中搜索该前缀和 FAILED / ERROR）" >&2
+  exit 1
+fi
+echo "==> 全部测试通过"
