@@ -42,7 +42,7 @@ shared_core="$(cd .. && pwd)/shared/corpus/core"
 if [ -d "$shared_core" ]; then
   echo "==> 测试用知识索引（$shared_core）"
   YIWEN_DATA_DIR="$PWD/var/test-data" YIWEN_CORPUS_DIRS="[\"$shared_core\"]" \
-    .venv/app/bin/yiwen ingest || exit 1
+    nice -n 10 .venv/app/bin/yiwen ingest || exit 1
 fi
 
 wait_for_model() {
@@ -64,15 +64,16 @@ if [ "$#" -gt 0 ]; then
   exit $?
 fi
 
-# Three streams of tests, each output line prefixed with its stream:
+# Four streams of tests, each output line prefixed with its stream:
 #   [1] every test that needs no Rasa model: starts once the index is built, beside the
 #       training;
-#   [A] the security probes' shared `yiwen up`, the Rasa CLI checks and the browser tests;
-#   [B] the REST and WeChat end-to-end stacks.
-# A and B start real stacks (Rasa, action server, ticket API) as soon as the model is
-# ready, while [1] may still be running: on two cores, most of a stack's time is waiting.
-# [1] runs at a lower priority, so the training (and then the stacks, the longer path)
-# get the cores first and [1] fills the gaps.
+#   [A] the security probes' shared `yiwen up` and the browser tests' own;
+#   [B] the REST and WeChat end-to-end stacks;
+#   [C] the Rasa CLI checks (`rasa data validate`, `rasa test` on the test stories).
+# A, B and C start as soon as the model is ready, while [1] may still be running: on two
+# cores most of a stack's time is waiting. The index build and [1] run at a lower
+# priority, so the training (and then the stacks, the longer path) get the cores first
+# and they fill the gaps.
 stream() {
   local tag=$1 priority=$2
   shift 2
@@ -86,16 +87,19 @@ echo "==> pytest [1]：不需要 Rasa 模型的测试（与模型训练并行）
 stream 1 10 -m "not rasa" -q &
 s1=$!
 wait_for_model
-echo "==> pytest [A] 安全探测/Rasa CLI/浏览器，[B] REST/微信：真实 Rasa 对话栈"
-stream A 0 -m rasa tests/security tests/bot/test_rasa_cli.py tests/browser -v &
+echo "==> pytest [A] 安全探测/浏览器，[B] REST/微信，[C] Rasa CLI：真实 Rasa 对话栈"
+stream A 0 -m rasa tests/security tests/browser -v &
 sa=$!
-stream B 0 -m rasa --ignore tests/security --ignore tests/bot/test_rasa_cli.py \
-  --ignore tests/browser -v &
+stream B 0 -m rasa --ignore tests/security --ignore tests/browser \
+  --ignore tests/bot/test_rasa_cli.py -v &
 sb=$!
+stream C 5 -m rasa tests/bot/test_rasa_cli.py -v &
+sc=$!
 failed=()
 wait "$s1" || failed+=("[1]")
 wait "$sa" || failed+=("[A]")
 wait "$sb" || failed+=("[B]")
+wait "$sc" || failed+=("[C]")
 if [ ${#failed[@]} -gt 0 ]; then
   echo "==> 测试失败：${failed[*]}（在上面的输出中搜索该前缀和 FAILED / ERROR）" >&2
   exit 1
