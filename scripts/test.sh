@@ -71,9 +71,9 @@ fi
 #   [B] the REST and WeChat end-to-end stacks;
 #   [C] the Rasa CLI checks (`rasa data validate`, `rasa test` on the test stories).
 # A, B and C start as soon as the model is ready, while [1] may still be running: on two
-# cores most of a stack's time is waiting. The index build and [1] run at a lower
-# priority, so the training (and then the stacks, the longer path) get the cores first
-# and they fill the gaps.
+# cores most of a stack's time is waiting. The index build runs at a lower priority, so
+# the training (the longer path before the stacks) gets the cores first; the streams then
+# share the cores evenly (a starved [1] became the last thing running, on one core).
 stream() {
   local tag=$1 priority=$2
   shift 2
@@ -84,7 +84,7 @@ stream() {
   )
 }
 echo "==> pytest [1]：不需要 Rasa 模型的测试（与模型训练并行）"
-stream 1 10 -m "not rasa" -q &
+stream 1 0 -m "not rasa" -q &
 s1=$!
 wait_for_model
 echo "==> pytest [A] 安全探测/浏览器，[B] REST/微信，[C] Rasa CLI：真实 Rasa 对话栈"
