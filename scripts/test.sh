@@ -64,16 +64,17 @@ if [ "$#" -gt 0 ]; then
   exit $?
 fi
 
-# Four streams of tests, each output line prefixed with its stream:
+# Streams of tests side by side, each output line prefixed with its stream:
 #   [1] every test that needs no Rasa model: starts once the index is built, beside the
 #       training;
-#   [A] the security probes' shared `yiwen up` and the browser tests' own;
-#   [B] the REST and WeChat end-to-end stacks;
-#   [C] the Rasa CLI checks (`rasa data validate`, `rasa test` on the test stories).
-# A, B and C start as soon as the model is ready, while [1] may still be running: on two
-# cores most of a stack's time is waiting. The index build runs at a lower priority, so
-# the training (the longer path before the stacks) gets the cores first; the streams then
-# share the cores evenly (a starved [1] became the last thing running, on one core).
+# and, as soon as the model is ready, one stream per real Rasa stack (Rasa, action
+# server, ticket API), plus the Rasa CLI checks:
+#   [S] the security probes' shared `yiwen up`   [W] the browser tests' `yiwen up`
+#   [R] the REST end-to-end stack (and any other model test)   [X] the WeChat stack
+#   [C] `rasa data validate` and `rasa test` on the test stories.
+# On two cores most of a stack's time is waiting, so the streams fill each other's gaps.
+# The index build runs at a lower priority, so the training (the longer path before the
+# stacks) gets the cores first.
 stream() {
   local tag=$1 priority=$2
   shift 2
@@ -87,19 +88,24 @@ echo "==> pytest [1]：不需要 Rasa 模型的测试（与模型训练并行）
 stream 1 0 -m "not rasa" -q &
 s1=$!
 wait_for_model
-echo "==> pytest [A] 安全探测/浏览器，[B] REST/微信，[C] Rasa CLI：真实 Rasa 对话栈"
-stream A 0 -m rasa tests/security tests/browser -v &
-sa=$!
-stream B 0 -m rasa --ignore tests/security --ignore tests/browser \
-  --ignore tests/bot/test_rasa_cli.py -v &
-sb=$!
+echo "==> pytest [S] 安全探测 [W] 浏览器 [R] REST [X] 微信 [C] Rasa CLI：真实 Rasa 对话栈"
+declare -A streams=()
+stream S 0 -m rasa tests/security -v &
+streams[S]=$!
+stream W 0 -m rasa tests/browser -v &
+streams[W]=$!
+stream X 0 -m rasa tests/channels/test_wechat_e2e.py -v &
+streams[X]=$!
+stream R 0 -m rasa --ignore tests/security --ignore tests/browser \
+  --ignore tests/channels/test_wechat_e2e.py --ignore tests/bot/test_rasa_cli.py -v &
+streams[R]=$!
 stream C 5 -m rasa tests/bot/test_rasa_cli.py -v &
-sc=$!
+streams[C]=$!
 failed=()
 wait "$s1" || failed+=("[1]")
-wait "$sa" || failed+=("[A]")
-wait "$sb" || failed+=("[B]")
-wait "$sc" || failed+=("[C]")
+for tag in S W X R C; do
+  wait "${streams[$tag]}" || failed+=("[$tag]")
+done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "==> 测试失败：${failed[*]}（在上面的输出中搜索该前缀和 FAILED / ERROR）" >&2
   exit 1

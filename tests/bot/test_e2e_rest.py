@@ -206,7 +206,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 stderr=subprocess.STDOUT,
             )
         )
-        _wait(f"http://127.0.0.1:{action_port}/health", procs[0], actions_log, 120)
+        _wait(f"http://127.0.0.1:{action_port}/health", procs[0], actions_log, 300)
         _wait(f"http://127.0.0.1:{rasa_port}/status", procs[1], rasa_log, 600)
         yield Stack(f"http://127.0.0.1:{rasa_port}", tickets, profile, knowledge)
     finally:

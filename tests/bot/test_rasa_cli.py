@@ -93,7 +93,7 @@ def test_every_test_story_passes(tmp_path: Path) -> None:
     done = _rasa(
         "test", "core", "--stories", str(stories), "--model", str(model),
         "--endpoints", str(REPO / "bot" / "endpoints.yml"), "--out", str(tmp_path / "results"),
-        "--fail-on-prediction-errors",
+        "--fail-on-prediction-errors", "--no-plot",
         cwd=tmp_path,
     )  # fmt: skip
     output = done.stdout + done.stderr
