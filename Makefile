@@ -5,11 +5,12 @@ APP_PY := .venv/app/bin/python
 RASA_PY := .venv/rasa/bin/python
 YIWEN := .venv/app/bin/yiwen
 
-.PHONY: help env run test index model lint format lock bench eval clean
+.PHONY: help env run run-prod ps test index model lint format lock bench eval clean
 
 help:
 	@echo "make run    创建/更新环境，构建缺失的索引和模型，启动全部服务"
 	@echo "make test   创建/更新环境，运行全部测试"
+	@echo "make run-prod  生产配置：nginx + 多副本 Rasa / 动作服务器（supervisord），见 README"
 	@echo "make eval   在开发集上评测检索问答    make bench  性能基准"
 	@echo "make lint   ruff 检查                  make lock   重新生成依赖锁文件"
 
@@ -29,6 +30,13 @@ model: env
 
 run: env index model
 	@$(YIWEN) up
+
+run-prod: env index model
+	@scripts/setup-nginx.sh
+	@$(YIWEN) up --prod
+
+ps: env
+	@$(YIWEN) ps
 
 test: env
 	@scripts/test.sh

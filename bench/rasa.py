@@ -161,10 +161,17 @@ async def _citizen(
 
 
 async def bench_turns(
-    kind: str, users: int, think_s: float, warmup_s: float, window_s: float
+    kind: str,
+    users: int,
+    think_s: float,
+    warmup_s: float,
+    window_s: float,
+    base_url: str | None = None,
 ) -> Row:
     limits = httpx.Limits(max_connections=users + 5, max_keepalive_connections=users + 5)
-    async with httpx.AsyncClient(base_url=RASA_URL, timeout=120, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url or RASA_URL, timeout=120, limits=limits
+    ) as client:
         start = time.perf_counter()
         record_from = start + warmup_s
         stop_at = record_from + window_s

@@ -225,6 +225,23 @@ class ServerSettings(_Section):
         "`/api/ask` and `/api/search`.",
     )
     ask_rate_window_s: float = Field(default=60.0, gt=0, description="That window, seconds.")
+    # The production profile (`make run-prod`, yiwen/topology.py).
+    public_port: int = Field(
+        default=8080, description="Production profile: nginx's public port, the one entry."
+    )
+    replicas: int = Field(
+        default=2, ge=1, le=16, description="Production profile: Rasa and action-server replicas."
+    )
+    app_workers: int = Field(
+        default=2, ge=1, le=16, description="Production profile: uvicorn workers of the app."
+    )
+    lock_lifetime_s: int = Field(
+        default=5,
+        ge=2,
+        le=60,
+        description="Production profile: Rasa's `TICKET_LOCK_LIFETIME`; a replica killed "
+        "mid-turn delays its conversation's next turn by at most this.",
+    )
 
 
 class StaticStaffToken(BaseModel):

@@ -16,6 +16,7 @@ from channels.webchat import mount as mount_widget
 from tickets.main import create_app as create_ticket_app
 from yiwen.api import QuestionThrottle, question_throttled
 from yiwen.api import router as knowledge_router
+from yiwen.health import install as install_health
 
 log = logging.getLogger("yiwen.app")
 
@@ -43,5 +44,14 @@ def create_app(preload: bool = True) -> FastAPI:
     app.router.lifespan_context = both
     app.add_exception_handler(QuestionThrottle, question_throttled)
     app.include_router(knowledge_router)
+    install_health(app)
     mount_widget(app)
     return app
+
+
+def create_logged_app() -> FastAPI:
+    """The factory each uvicorn worker calls (``yiwen serve --workers N``): masks first."""
+    from core import pii
+
+    pii.install()
+    return create_app()

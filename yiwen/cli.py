@@ -129,23 +129,65 @@ def bench(lawrefbook: bool, dense_sample: int) -> None:
 @main.command(help="只启动知识问答 / 工单 API（端口 8000）。")
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--workers", type=int, default=1, show_default=True, help="uvicorn 工作进程数。")
+def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
 
     from core import pii
     from core.settings import get_settings
-    from yiwen.app import create_app
 
     pii.install()
     s = get_settings().server
-    uvicorn.run(create_app(), host=host or s.host, port=port or s.port, ws="none", log_level="info")
+    where = {"host": host or s.host, "port": port or s.port, "ws": "none", "log_level": "info"}
+    if workers > 1:  # each worker imports the factory and loads its own engine
+        uvicorn.run("yiwen.app:create_logged_app", factory=True, workers=workers, **where)
+        return
+    from yiwen.app import create_app
+
+    uvicorn.run(create_app(), **where)
 
 
 @main.command(help="启动全部服务并在前台运行（Ctrl-C 停止）。")
-def up() -> None:
+@click.option(
+    "--prod", is_flag=True, help="生产配置：nginx + 多个 Rasa / 动作服务器副本（supervisord）。"
+)
+@click.option("--print", "print_only", is_flag=True, help="只生成并打印配置文件路径，不启动。")
+def up(prod: bool, print_only: bool) -> None:
+    if prod:
+        from yiwen.production import run_prod
+
+        sys.exit(run_prod(print_only=print_only))
     from yiwen.supervisor import run_all
 
     sys.exit(run_all())
+
+
+@main.command(help="生产配置：逐个重启 Rasa（或动作服务器）副本，采用新模型而不丢对话。")
+@click.option("--kind", type=click.Choice(["rasa", "actions"]), default="rasa", show_default=True)
+def rollout(kind: str) -> None:
+    from yiwen.production import rollout as run_rollout
+
+    sys.exit(run_rollout(kind))
+
+
+@main.command(help="列出生产配置中运行的进程（名称、类型、pid、端口、健康、重启次数）。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+def ps(as_json: bool) -> None:
+    from yiwen.production import process_table
+
+    rows = process_table()
+    if rows is None:
+        click.echo("生产配置未运行：先运行 make run-prod。", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        mark = "健康" if r["healthy"] else "异常"
+        click.echo(
+            f"{r['name']:<10} {r['kind']:<8} pid={r['pid']!s:<8} port={r['port']!s:<6} "
+            f"{mark} 重启 {r['restarts']} 次"
+        )
 
 
 @main.command(help="在终端里与运行中的邑问对话（先运行 make run）。")

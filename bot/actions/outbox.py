@@ -145,11 +145,23 @@ class Outbox:
         phone_last4: str | None = None,
         local_ref: str | None = None,
         hold_s: float = 60.0,
+        idempotency_key: str | None = None,
     ) -> OutboxItem:
         """Store a submission (pending). ``hold_s`` keeps the worker off it while the
-        chat turn makes its own first attempt."""
+        chat turn makes its own first attempt.
+
+        With ``idempotency_key`` (the submit actions derive it from the conversation),
+        a second call for the same submission returns the first item unchanged: a turn
+        that Rasa runs again on another replica, after the first one died mid-turn,
+        posts the same payload under the same key, and the ticket API answers with the
+        ticket it already made.
+        """
+        if idempotency_key:
+            existing = self.by_key(idempotency_key)
+            if existing is not None:
+                return existing
         ref = local_ref or payload.get("local_ref") or new_local_ref()
-        key = str(uuid.uuid4())
+        key = idempotency_key or str(uuid.uuid4())
         stored = dict(payload, local_ref=ref)
         now = _now_iso()
         with self._connect() as conn:
@@ -170,6 +182,13 @@ class Outbox:
         item = self.get(ref)
         assert item is not None
         return item
+
+    def by_key(self, idempotency_key: str) -> OutboxItem | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT * FROM outbox WHERE idempotency_key = ?", (idempotency_key,)
+            ).fetchone()
+        return _row_to_item(row) if row else None
 
     def get(self, local_ref: str) -> OutboxItem | None:
         with self._connect() as conn:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -161,6 +162,39 @@ def _problems(detail: list[dict[str, str]]) -> tuple[str, list[str]]:
     return label("list_separator").join(parts), slots
 
 
+#: Namespace of the submissions' idempotency keys (uuid5).
+_SUBMISSION_NS = uuid.UUID("5b0f3c0e-7a55-4c1e-9a57-0d6b1f3e2a10")
+
+
+def submission_key(tracker: Tracker, form: str) -> str | None:
+    """One key per submitted form run, the same when the turn runs again.
+
+    With several Rasa replicas, a replica killed after the submit action started leaves
+    the turn unsaved; nginx hands the message to another replica, which runs the submit
+    action again from the same saved tracker. Both runs must post under one key. The
+    basis is the form's activation (its ``active_loop`` event, saved turns ago, so both
+    runs see the same timestamp), or the client's own ``metadata.idempotency_key`` when
+    it sent one with a retried message.
+    """
+    meta = (tracker.latest_message or {}).get("metadata") or {}
+    client = meta.get("idempotency_key") if isinstance(meta, dict) else None
+    if isinstance(client, str) and client.strip():
+        basis = f"{tracker.sender_id}|client|{client.strip()[:128]}"
+    else:
+        started = next(
+            (
+                e.get("timestamp")
+                for e in reversed(tracker.events)
+                if e.get("event") == "active_loop" and e.get("name") == form
+            ),
+            None,
+        )
+        if started is None:  # no form run to name (a tracker made by hand): no key
+            return None
+        basis = f"{tracker.sender_id}|{form}|{started}"
+    return str(uuid.uuid5(_SUBMISSION_NS, basis))
+
+
 class _SubmitAction(Action, ABC):
     kind = "complaint"
     form = "complaint_form"
@@ -177,7 +211,11 @@ class _SubmitAction(Action, ABC):
         payload = build_payload(tracker, self.kind)
         outbox = Outbox()
         item = await asyncio.to_thread(
-            outbox.add, payload, self.kind, phone_last4=_phone_last4(payload)
+            outbox.add,
+            payload,
+            self.kind,
+            phone_last4=_phone_last4(payload),
+            idempotency_key=submission_key(tracker, self.form),
         )
         try:
             created = await create_ticket_async(item.payload, item.idempotency_key)

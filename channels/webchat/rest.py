@@ -34,6 +34,7 @@ from sanic.response import HTTPResponse
 
 from channels.pairing import take_reply
 from channels.webchat.limits import ChatGuard
+from channels.webchat.readiness import refusal as replica_refusal
 from core import pii
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,8 @@ class LimitedRestInput(RestInput):
             refusal = await self.guard.refusal(
                 sender, client_ip(request), text if isinstance(text, str) else ""
             )
+            if refusal is None:
+                refusal = await replica_refusal(request.app)
             if refusal is None:
                 return None
             status, message = refusal

@@ -31,6 +31,9 @@
     }
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     url.search = "EIO=4&transport=websocket";
+    // Behind nginx with several Rasa replicas, the conversation's replica is chosen by
+    // a hash of this id (README "Production profile"); Rasa itself ignores it.
+    if (this.opts.sessionId) url.searchParams.set("sender", this.opts.sessionId);
     try {
       this.ws = new WebSocket(url.toString());
     } catch (e) {

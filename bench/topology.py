@@ -1,0 +1,150 @@
+"""Benchmark of the production topology, through nginx on the public port.
+
+    .venv/app/bin/python -m bench.topology            # 1 then 2 replicas, same run
+
+Starts ``yiwen up --prod`` twice on this machine (its PostgreSQL and Redis, databases
+``yiwen_bench*`` and Redis db 2/3, a data dir under ``var/bench-prod``), each time:
+saturation (20 conversations, no think time, knowledge turns), latency at 20
+conversations with 3 s think time, and the resident memory of every process of the
+topology (``yiwen ps`` pids and their children). Prints one table per measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.rasa import Row, bench_turns
+
+REPO = Path(__file__).resolve().parents[1]
+YIWEN = REPO / ".venv" / "app" / "bin" / "yiwen"
+
+
+def _rss_mb(pid: int) -> float:
+    """VmRSS of ``pid`` and all its descendants, MB."""
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        todo += [int(c) for c in children]
+    return total
+
+
+def _ps(env: dict[str, str]) -> list[dict[str, Any]]:
+    out = subprocess.run([str(YIWEN), "ps", "--json"], env=env, capture_output=True, text=True)
+    return json.loads(out.stdout) if out.returncode == 0 else []
+
+
+def _start(replicas: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    env = dict(env, YIWEN_REPLICAS=str(replicas))
+    proc = subprocess.Popen(
+        [str(YIWEN), "up", "--prod"],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        rows = _ps(env)
+        if rows and all(r["healthy"] for r in rows):
+            return proc
+        if proc.poll() is not None:
+            sys.exit(f"yiwen up --prod exited; see {log}")
+        time.sleep(3)
+    sys.exit(f"topology not healthy after 600 s; see {log}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--window", type=float, default=30.0)
+    parser.add_argument("--port", type=int, default=18080)
+    args = parser.parse_args(argv)
+    data = REPO / "var" / "bench-prod"
+    data.mkdir(parents=True, exist_ok=True)
+    index = REPO / "var" / "index"
+    if index.exists() and not (data / "index").exists():
+        (data / "index").symlink_to(index.resolve(), target_is_directory=True)
+    env = dict(os.environ)
+    env.update(
+        YIWEN_DATA_DIR=str(data),
+        YIWEN_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/yiwen_bench",
+        YIWEN_RASA_TRACKER_STORE_URL="postgresql://postgres@127.0.0.1:5432/yiwen_bench_rasa",
+        YIWEN_RASA_LOCK_STORE_URL="redis://127.0.0.1:6379/3",
+        YIWEN_REDIS_URL="redis://127.0.0.1:6379/2",
+        YIWEN_PUBLIC_PORT=str(args.port),
+        YIWEN_PORT=str(args.port + 1),
+        YIWEN_RASA_PORT=str(args.port + 2),
+        YIWEN_ACTION_PORT=str(args.port + 8),
+    )
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        if not c.execute("SELECT 1 FROM pg_database WHERE datname='yiwen_bench'").fetchone():
+            c.execute("CREATE DATABASE yiwen_bench")
+    public = f"http://127.0.0.1:{args.port}"
+    turns: list[Row] = []
+    memory: list[tuple[int, str, str, float]] = []
+    for n in args.replicas:
+        log = data / f"up-{n}.log"
+        print(f"==> {n} 个副本：启动中（日志 {log}）", flush=True)
+        proc = _start(n, env, log)
+        try:
+            httpx.get(f"{public}/healthz", timeout=10).raise_for_status()
+            for users, think in ((20, 0.0), (20, 3.0)):
+                row = asyncio.run(
+                    bench_turns("knowledge", users, think, 10.0, args.window, base_url=public)
+                )
+                row.what = f"{n} replica(s): {row.what}"
+                turns.append(row)
+                print(row.markdown(), flush=True)
+            for r in _ps(env):
+                if r["pid"]:
+                    memory.append((n, r["name"], r["kind"], _rss_mb(int(r["pid"]))))
+        finally:
+            _stop(proc)
+    print("\n| measurement (through nginx) | conversations | n | p50 ms | p95 ms | turns/s |")
+    print("|---|---|---|---|---|---|")
+    for row in turns:
+        print(row.markdown())
+    print("\n| replicas | process | kind | RSS MB (with children) |")
+    print("|---|---|---|---|")
+    for n, name, kind, mb in memory:
+        print(f"| {n} | {name} | {kind} | {mb:.0f} |")
+    for n in args.replicas:
+        total = sum(mb for m, _, kind, mb in memory if m == n and kind != "manager")
+        print(f"| {n} | **total** | | {total:.0f} |")
+    shutil.rmtree(data / "prod", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

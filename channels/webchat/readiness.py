@@ -1,0 +1,75 @@
+"""May this Rasa replica run a turn now? Checked before every chat message.
+
+Why, with several replicas behind nginx (README "Production profile"):
+
+* Rasa 3.6 answers its channels even when no model is loaded (a broken model file,
+  a replica still loading) and then drops the message: the citizen gets an empty
+  reply. A replica without a ready agent answers **503** with a sentence instead, so
+  nginx hands the message to the next replica, and a client that reaches none still
+  reads why.
+* ``FailSafeTrackerStore`` falls back to memory, silently, when the SQL tracker store
+  fails: the citizen's half-filled complaint vanishes and a new conversation starts
+  that no other replica can see. The same when Redis (the lock store) is down: turns
+  fail or run unlocked. So both stores are checked (at most every
+  ``STORE_CHECK_TTL_S``); a failing one makes the replica log it and answer 503 with
+  an apology. The app's ``/healthz`` reports the same outage as ``degraded``.
+
+Runs inside the Rasa server (Python 3.10); imports Rasa only through the agent it is
+given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from core.replies import strings
+
+logger = logging.getLogger(__name__)
+STORE_CHECK_TTL_S = 2.0
+_last: dict[str, Any] = {"at": 0.0, "problem": None}
+
+
+def _check_stores(agent: Any) -> str | None:
+    """The first failing store ("tracker store: …" / "lock store: …"), or None."""
+    store = getattr(agent, "tracker_store", None)
+    inner = getattr(store, "_tracker_store", store)  # FailSafeTrackerStore wraps it
+    engine = getattr(inner, "engine", None)
+    if engine is not None:
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception as exc:
+            return f"tracker store: {type(exc).__name__}"
+    red = getattr(getattr(agent, "lock_store", None), "red", None)
+    if red is not None:
+        try:
+            red.ping()
+        except Exception as exc:
+            return f"lock store: {type(exc).__name__}"
+    return None
+
+
+async def stores_problem(agent: Any) -> str | None:
+    """:func:`_check_stores`, cached briefly and run off the event loop."""
+    now = time.monotonic()
+    if now - _last["at"] >= STORE_CHECK_TTL_S:
+        problem = await asyncio.get_running_loop().run_in_executor(None, _check_stores, agent)
+        if problem and problem != _last["problem"]:
+            logger.error("对话存储不可用（%s）：本副本暂停接收消息，答复 503", problem)
+        elif _last["problem"] and not problem:
+            logger.warning("对话存储已恢复，本副本恢复接收消息")
+        _last.update(at=time.monotonic(), problem=problem)
+    return _last["problem"]
+
+
+async def refusal(app: Any) -> tuple[int, str] | None:
+    """``(503, text)`` when this replica must not take a turn, else None."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    if agent is None or not agent.is_ready():
+        return 503, strings()["unavailable"]["starting"]
+    if await stores_problem(agent):
+        return 503, strings()["unavailable"]["stores"]
+    return None

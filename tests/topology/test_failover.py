@@ -1,0 +1,257 @@
+"""The production topology under load and failure (issue 14, "Done when").
+
+One topology for the module (``conftest.topology``), the tests in order: what runs and
+what nginx lets through, then each failure. Every failure test ends with the killed
+process restarted by supervisord and healthy again, so the next test starts whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import redis
+
+from tests.topology.conftest import Topology, Turn, load
+
+QUESTIONS = [
+    "个转企有什么扶持政策",
+    "家庭农场怎么登记",
+    "营业执照丢了怎么补办",
+    "农民专业合作社可以投资公司吗",
+    "个体户转成公司可以保留字号吗",
+]
+#: A complaint up to the point where the form asks for the complainant's name.
+FORM_OPENING = [
+    "我在新会区的好又多超市买到过期牛奶，花了35元",
+    "会城中心南路12号",
+    "3月5号",
+    "我要退款",
+]
+FORM_REST = ["陈大文", "13912345678", "蓬江区白沙大道西1号", "有小票和照片", "同意"]
+
+
+def _failed_share(turns: list[Turn]) -> float:
+    return sum(t.failed for t in turns) / max(1, len(turns))
+
+
+def _senders_on(topo: Topology, replica: str, n: int, prefix: str) -> list[str]:
+    found: list[str] = []
+    i = 0
+    while len(found) < n:
+        sender = f"{prefix}-{i:04d}-web"
+        if topo.replica_of(sender) == replica:
+            found.append(sender)
+        i += 1
+        assert i < 200, "the hash sends nothing to " + replica
+    return found
+
+
+def _slots(topo: Topology, sender: str) -> dict:
+    return topo.tracker(sender)["slots"]
+
+
+def test_processes_ports_and_what_nginx_lets_through(topology: Topology) -> None:
+    rows = topology.ps()
+    kinds = sorted(r["kind"] for r in rows)
+    assert kinds == ["actions", "actions", "app", "manager", "nginx", "rasa", "rasa"], rows
+    assert all(r["healthy"] for r in rows), rows
+    assert all(r["restarts"] == 0 for r in rows), rows
+    for r in rows:  # the server itself, not a wrapper
+        cmdline = Path(f"/proc/{r['pid']}/cmdline").read_bytes().replace(b"\0", b" ")
+        marker = {
+            "rasa": b"bot.rasa_server",
+            "actions": b"rasa_sdk",
+            "app": b"serve",
+            "nginx": b"nginx",
+            "manager": b"supervisord",
+        }[r["kind"]]
+        assert marker in cmdline, (r, cmdline)
+    public = topology.public
+    health = httpx.get(f"{public}/healthz", timeout=10).json()
+    assert health["status"] == "ok" and all(health["replicas"].values()), health
+    # Rasa's admin API, the app's API docs and metrics never leave the machine.
+    for path in ("/status", "/conversations/x/tracker", "/model/parse", "/metrics", "/docs", "/"):
+        assert httpx.get(public + path, timeout=10).status_code == 404, path
+    assert httpx.get(f"{public}/widget/config.json", timeout=10).status_code == 200
+    assert httpx.get(f"{public}/staff", timeout=10).status_code == 200
+    # One sender, one replica; and both replicas take conversations.
+    owners = {s: topology.replica_of(s) for s in (f"route-{i:03d}-web" for i in range(12))}
+    assert set(owners.values()) == {"rasa-1", "rasa-2"}, owners
+    for sender, owner in list(owners.items())[:4]:
+        assert topology.replica_of(sender) == owner
+
+
+def test_killing_a_rasa_replica_under_load_keeps_conversations(topology: Topology) -> None:
+    victim = "rasa-1"
+    forms = _senders_on(topology, victim, 3, "form-a")
+    for sender in forms:  # half-filled complaints on the replica about to die
+        for text in FORM_OPENING:
+            assert not topology.say(sender, text).failed
+    before = {s: _slots(topology, s) for s in forms}
+    assert all(b["respondent_name"] for b in before.values()), before
+    senders = [f"load-a-{i:03d}-web" for i in range(20)]
+    old_pid = topology.row(victim)["pid"]
+    timer = threading.Timer(4.0, topology.kill, args=(victim,))
+    timer.start()
+    turns = asyncio.run(load(topology, senders, 12.0, QUESTIONS, think=1.0))
+    timer.join()
+    assert len(turns) > 60, len(turns)
+    assert _failed_share(turns) <= 0.01, [t for t in turns if t.failed]
+    # Each half-filled complaint continues on the surviving replica, slots intact.
+    for sender in forms:
+        turn = topology.say(sender, FORM_REST[0])
+        assert not turn.failed, turn
+        slots = _slots(topology, sender)
+        assert slots["respondent_name"] == before[sender]["respondent_name"], slots
+        assert slots["complainant_name"] == "陈大文", slots
+    # supervisord restarts the replica; once its model is loaded it takes traffic again.
+    topology.wait_healthy([victim], seconds=300)
+    row = topology.row(victim)
+    assert row["pid"] != old_pid and row["restarts"] >= 1, row
+    assert topology.replica_of(forms[0]) == victim
+    for sender in forms:  # and finishes the complaints: one ticket each
+        for text in FORM_REST[1:]:
+            assert not topology.say(sender, text).failed
+        assert not topology.say(sender, "确认提交").failed
+        assert topology.tickets_of(sender) == 1, sender
+
+
+def test_killing_an_action_server_under_load(topology: Topology) -> None:
+    victim = "actions-2"
+    old_pid = topology.row(victim)["pid"]
+    senders = [f"load-b-{i:03d}-web" for i in range(20)]
+    timer = threading.Timer(3.0, topology.kill, args=(victim,))
+    timer.start()
+    turns = asyncio.run(load(topology, senders, 10.0, QUESTIONS, think=1.0))
+    timer.join()
+    assert _failed_share(turns) <= 0.01, [t for t in turns if t.failed]
+    topology.wait_healthy([victim], seconds=180)
+    assert topology.row(victim)["pid"] != old_pid
+
+
+def test_replica_dies_while_the_submit_action_is_in_flight(topology: Topology) -> None:
+    sender = _senders_on(topology, "rasa-2", 1, "inflight")[0]
+    for text in FORM_OPENING + FORM_REST:
+        assert not topology.say(sender, text).failed, text
+    sent_before = sum(e["event"] == "user" for e in topology.tracker(sender)["events"])
+    # Hold the ticket API still so the submission is in flight when the replica dies.
+    topology.signal_group("app", signal.SIGSTOP)
+    result: list[Turn] = []
+    t = threading.Thread(target=lambda: result.append(topology.say(sender, "确认提交")))
+    t.start()
+    time.sleep(1.0)
+    topology.kill("rasa-2")
+    time.sleep(0.5)
+    topology.signal_group("app", signal.SIGCONT)
+    t.join(timeout=30)
+    assert result and not result[0].failed, result
+    assert topology.tickets_of(sender) == 1
+    events = topology.tracker(sender)["events"]
+    users = [e["text"] for e in events if e["event"] == "user"]
+    assert len(users) == sent_before + 1 and users[-1] == "确认提交", users
+    r = redis.Redis.from_url(topology.redis.url(1))
+    deadline = time.time() + 15
+    while r.keys("*lock*") and time.time() < deadline:
+        time.sleep(0.5)
+    assert r.keys("*lock*") == []
+    topology.wait_healthy(["rasa-2"], seconds=300)
+
+
+def _unavailable_reply(turn: Turn) -> None:
+    """A store outage: 503 and an apology that names the hotline, never an empty reply."""
+    assert turn.status == 503, turn
+    assert turn.texts and "12315" in turn.texts[0], turn
+
+
+def test_postgres_outage_is_said_and_loses_no_conversation(topology: Topology) -> None:
+    sender = "outage-pg-0001-web"
+    assert not topology.say(sender, FORM_OPENING[0]).failed
+    topology.pg.stop()
+    try:
+        _unavailable_reply(topology.say(sender, FORM_OPENING[1]))
+        health = httpx.get(f"{topology.public}/healthz", timeout=15)
+        assert health.status_code == 503 and health.json()["database"] == "unavailable"
+    finally:
+        topology.pg.start()
+    deadline = time.time() + 30
+    turn = topology.say(sender, FORM_OPENING[1])
+    while turn.status == 503 and time.time() < deadline:
+        time.sleep(1)
+        turn = topology.say(sender, FORM_OPENING[1])
+    assert not turn.failed, turn
+    slots = _slots(topology, sender)  # the form went on: no new conversation in memory
+    assert slots["respondent_name"] and slots["respondent_address"], slots
+
+
+def test_redis_outage_is_said_and_recovers(topology: Topology) -> None:
+    sender = "outage-redis-0001-web"
+    assert not topology.say(sender, QUESTIONS[0]).failed
+    topology.redis.stop()
+    try:
+        _unavailable_reply(topology.say(sender, QUESTIONS[1]))
+        health = httpx.get(f"{topology.public}/healthz", timeout=15)
+        assert health.status_code == 503 and health.json()["redis"] == "unavailable"
+    finally:
+        topology.redis.start()
+    deadline = time.time() + 30
+    turn = topology.say(sender, QUESTIONS[1])
+    while turn.status == 503 and time.time() < deadline:
+        time.sleep(1)
+        turn = topology.say(sender, QUESTIONS[1])
+    assert not turn.failed, turn
+    assert httpx.get(f"{topology.public}/healthz", timeout=15).status_code == 200
+
+
+def test_a_replica_with_a_broken_model_gets_no_traffic(topology: Topology) -> None:
+    """Last: rasa-2 is replaced by a process with a broken model and not restored."""
+    import subprocess
+    import xmlrpc.client
+
+    from supervisor.xmlrpc import SupervisorTransport
+
+    senders = _senders_on(topology, "rasa-2", 4, "broken")
+    prod = topology.dir / "data" / "prod"
+    sock = f"unix://{prod / 'supervisor.sock'}"
+    server = xmlrpc.client.ServerProxy(
+        "http://127.0.0.1", transport=SupervisorTransport(None, None, serverurl=sock)
+    )
+    port = topology.port_of("rasa-2")
+    server.supervisor.stopProcess("rasa-2")
+    broken = topology.dir / "broken.tar.gz"
+    broken.write_bytes(b"this is not a model")
+    repo = Path(__file__).resolve().parents[2]
+    log = (topology.dir / "broken-rasa.log").open("wb")
+    proc = subprocess.Popen(
+        [str(repo / ".venv/rasa/bin/python"), "-m", "bot.rasa_server", "run", "--enable-api",
+         "--interface", "127.0.0.1", "--port", str(port), "--model", str(broken),
+         "--endpoints", str(prod / "endpoints.yml"), "--credentials", "bot/credentials.yml"],
+        cwd=repo, env=dict(topology.env, PYTHONPATH=str(repo)), stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(1)
+        before = len(topology.access_log())
+        turns = [topology.say(s, q) for s in senders for q in QUESTIONS[:3]]
+        assert not [t for t in turns if t.failed], turns
+        answered_by = [
+            line.split("upstream=")[1].split()[-1]
+            for line in topology.access_log()[before:]
+            if "/webhooks/rest/webhook" in line
+        ]
+        assert answered_by and all(f":{port}" not in a for a in answered_by), answered_by
+        health = httpx.get(f"{topology.public}/healthz", timeout=15).json()
+        assert health["replicas"]["rasa-2"] is False and health["replicas"]["rasa-1"], health
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
