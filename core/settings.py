@@ -356,6 +356,14 @@ class BotSettings(_Section):
     """The action server (``python -m rasa_sdk --actions bot.actions``)."""
 
     action_port: int = Field(default=5055, description="Port of the action server (loopback).")
+    # `yiwen up` starts the action server beside Rasa on loopback; a container image
+    # cannot, so the Rasa container is told where the actions Service is (bot/container.py).
+    action_url: str = Field(
+        default="",
+        description="Where Rasa calls the action server; default "
+        "`http://127.0.0.1:<YIWEN_ACTION_PORT>/webhook`. Containers: the actions service "
+        "(`deploy/`); `yiwen up` always uses the one it starts.",
+    )
     actions_preload: bool | None = Field(
         default=None,
         description="Preload the engine and start the outbox worker on import of "
