@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
 from core.settings import get_settings
 from tickets.deps import State
@@ -74,10 +73,7 @@ def deployment() -> dict[str, Any] | None:
 
 
 def install(app: FastAPI) -> None:
-    """Replace the ticket service's ``/healthz`` with the deployment-wide one."""
-    app.router.routes = [
-        r for r in app.router.routes if not (isinstance(r, APIRoute) and r.path == "/healthz")
-    ]
+    """Put the deployment-wide ``/healthz`` in front of the ticket service's own."""
 
     @app.get("/healthz", summary="健康检查（含各副本）", tags=["health"])
     def healthz(state: State) -> JSONResponse:
@@ -93,3 +89,6 @@ def install(app: FastAPI) -> None:
             if extra["redis"] != "ok" or not any(rasa_ready):
                 body["status"], code = "degraded", 503
         return JSONResponse(body, status_code=code)
+
+    # Routes match in order; the ticket service's router was included first.
+    app.router.routes.insert(0, app.router.routes.pop())

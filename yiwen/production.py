@@ -195,6 +195,8 @@ def run_prod(print_only: bool = False, startup_timeout: float = 600.0) -> int:
                 child.wait(timeout=40)
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
+        # Without the profile running, /healthz must not report its replicas.
+        plan.plan_file.unlink(missing_ok=True)
         print("==> 已停止。", flush=True)
 
 

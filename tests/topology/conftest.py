@@ -259,4 +259,4 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         redis.stop()
-        pg.stop()
+        pg.remove()

@@ -13,6 +13,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,20 +36,21 @@ def available() -> str | None:
 
 class OwnPostgres:
     def __init__(self, root: Path) -> None:
-        self.dir = root / "pg"
-        self.port = free_port()
+        # As root, the cluster's owner must reach its folder: pytest's tmp tree is 700,
+        # so the cluster gets a folder of its own under the system temp dir.
         self.user: str | None = "postgres" if os.geteuid() == 0 else None
+        self.dir = Path(tempfile.mkdtemp(prefix="yiwen-pg-")) if self.user else root / "pg"
+        self.port = free_port()
 
     def _run(self, *cmd: str) -> subprocess.CompletedProcess[str]:
         prefix = ["runuser", "-u", self.user, "--"] if self.user else []
         return subprocess.run([*prefix, *cmd], capture_output=True, text=True, timeout=120)
 
     def init(self) -> None:
-        self.dir.mkdir(parents=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
         if self.user:
             pw = pwd.getpwnam(self.user)
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-            os.chmod(self.dir.parent, 0o755)
         done = self._run(
             _pg_bin("initdb") or "initdb",
             "-D",
@@ -81,6 +83,10 @@ class OwnPostgres:
         self._run(
             _pg_bin("pg_ctl") or "pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop"
         )
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def url(self, db: str, driver: str = "postgresql") -> str:
         return f"{driver}://postgres@127.0.0.1:{self.port}/{db}"
