@@ -120,7 +120,7 @@ def test_questions_during_swaps_never_fail(
                 answer = engine.ask("个体工商户转型为企业有什么奖励？")
                 assert answer.citations and f"《{OLD_TITLE}》第二条" in answer.citations
                 answered[0] += 1
-            except BaseException as exc:  # noqa: BLE001 - every failure counts
+            except BaseException as exc:  # every failure counts
                 errors.append(exc)
 
     askers = [threading.Thread(target=ask_forever) for _ in range(3)]
@@ -130,9 +130,8 @@ def test_questions_during_swaps_never_fail(
         for n in range(3):
             before = live.swaps
             extra = corpus / f"江门市示例通知第{n}号(2025-0{n + 1}-01).md"
-            extra.write_text(
-                f"# 江门市示例通知第{n}号\n\n第一条 本通知编号为{n}号，自发布之日起施行。\n", "utf-8"
-            )
+            body = f"第一条 本通知编号为{n}号，自发布之日起施行。"
+            extra.write_text(f"# 江门市示例通知第{n}号\n\n{body}\n", "utf-8")
             ingest(corpus, encoder, live.index_dir)
             wait_for(lambda before=before: live.swaps > before)
     finally:
@@ -209,7 +208,7 @@ def test_readers_never_see_a_half_written_index(
                 index = HybridIndex.load(index_dir)
                 assert len(index.chunks) == index.manifest.n_chunks
                 loads[0] += 1
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 errors.append(exc)
 
     reader = threading.Thread(target=load_forever)
