@@ -38,6 +38,8 @@ from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from channels.metrics import serve as serve_metrics
+from channels.metrics import timed_turn
 from channels.webchat.rest import PairedCollectingOutputChannel
 from channels.wechat_api import (
     AccessTokenProvider,
@@ -120,18 +122,20 @@ class WeChatInput(InputChannel):
 
         async def run_turn(inbound: Inbound, text: str) -> list[dict[str, Any]]:
             collector = PairedCollectingOutputChannel()  # a structured reply is one message
-            await on_new_message(
-                UserMessage(
-                    text,
-                    collector,
-                    inbound.sender_id,  # wx:<openid>, a namespace no web client can name
-                    input_channel=self.name(),
-                    message_id=inbound.metadata["wechat"].get("msg_id"),
-                    metadata=inbound.metadata,
-                )
+            message = UserMessage(
+                text,
+                collector,
+                inbound.sender_id,  # wx:<openid>, a namespace no web client can name
+                input_channel=self.name(),
+                message_id=inbound.metadata["wechat"].get("msg_id"),
+                metadata=inbound.metadata,
+            )
+            await timed_turn(
+                self.name(), lambda: on_new_message(message), lambda: collector.messages
             )
             return collector.messages
 
+        serve_metrics()  # YIWEN_RASA_METRICS_PORT; once per process
         self.dispatcher = Dispatcher(self.settings, self.texts, self.store, run_turn, self.service)
 
         @webhook.route("/", methods=["GET"])

@@ -199,6 +199,12 @@ class KnowledgeSettings(_Section):
     encoder_threads: int | None = Field(
         default=None, description="Threads for query/passage encoding (default: all cores)."
     )
+    index_poll_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often each app worker and action server looks for a new index "
+        "version (`yiwen ingest`) and swaps to it without a restart; 0: never.",
+    )
 
     @property
     def index_dir(self) -> Path:
@@ -384,6 +390,13 @@ class BotSettings(_Section):
         ge=0,
         description="First retry delay after a failed delivery; doubles (at most 10 min).",
     )
+    actions_metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Prometheus metrics of this action server on `127.0.0.1:<port>/metrics`; "
+        "0: off (one port per replica).",
+    )
 
     @_before("ticket_api_url")
     def strip_trailing_slash(cls, value: Any) -> Any:
@@ -417,6 +430,13 @@ class RasaSettings(_prefixed("YIWEN_RASA_")):
     )
     idle_ttl_s: float = Field(
         default=7_200.0, gt=0, description="In-memory tracker store: idle conversations expire."
+    )
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Prometheus metrics of this Rasa process (turns, turn latency) on "
+        "`127.0.0.1:<port>/metrics`; 0: off (one port per replica).",
     )
 
     @property

@@ -2,7 +2,8 @@
 
 The engine is process-wide (``get_engine``) because loading the encoder and the
 index costs seconds; the action server and the API preload it at start-up so
-no citizen waits for a cold first call.
+no citizen waits for a cold first call. A new index is taken up without a
+restart by the holder behind it (``retrieval.live``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faiss
 import numpy as np
@@ -59,6 +60,9 @@ from retrieval.lead import (
 )
 from retrieval.synonyms import expand_query, load_synonyms
 from retrieval.tokenizer import cjk_bigrams, tokenize
+
+if TYPE_CHECKING:
+    from retrieval.live import LiveEngine
 
 MESSAGES_PATH = Path(__file__).resolve().parents[1] / "knowledge" / "messages.yml"
 CALIBRATION_PATH = Path(__file__).resolve().parent / "calibration.json"
@@ -136,8 +140,13 @@ class FusionConfig:
 
 class Engine:
     def __init__(
-        self, index: HybridIndex, encoder: Encoder, config: FusionConfig | None = None
+        self,
+        index: HybridIndex,
+        encoder: Encoder,
+        config: FusionConfig | None = None,
+        lock: threading.Lock | None = None,
     ) -> None:
+        """``lock``: the lock of an Engine sharing this ``encoder`` (``retrieval.live``)."""
         self.index = index
         self.encoder = encoder
         self.config = config or FusionConfig.load()
@@ -185,8 +194,13 @@ class Engine:
         self._forms = {t: tuple(v) for t, v in forms.items()}
         self._generic_terms = self._common_faq_terms(index.chunks)
         self._idf: dict[str, float] = {}
-        self._lock = threading.Lock()  # faiss/encoders are not guaranteed re-entrant
+        # faiss/encoders are not guaranteed re-entrant; engines sharing an encoder share it.
+        self._lock = lock or threading.Lock()
         faiss.omp_set_num_threads(1)
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
 
     # ---- retrieval -------------------------------------------------------------------
     def _display_text(self, chunk: Chunk) -> str:
@@ -705,14 +719,33 @@ def open_engine(
     return Engine(index, encoder), report
 
 
-_engine: Engine | None = None
+_live: LiveEngine | None = None
 _engine_lock = threading.Lock()
 
 
-def get_engine() -> Engine:
-    """The process-wide engine, built from settings on first use."""
-    global _engine
+def get_live() -> LiveEngine:
+    """The process-wide engine holder, built from settings on first use.
+
+    The first load keeps today's behaviour (``open_index`` rebuilds an index that does
+    not match the settings); after that the holder only *loads* the versions that
+    ``yiwen ingest`` saves (``retrieval.live``), polling every
+    ``YIWEN_INDEX_POLL_SECONDS``.
+    """
+    global _live
     with _engine_lock:
-        if _engine is None:
-            _engine, _ = open_engine()
-        return _engine
+        if _live is None:
+            from retrieval.live import LiveEngine
+
+            s = get_settings().knowledge
+            engine, _ = open_engine(s)
+            _live = LiveEngine(engine, s.index_dir, poll_seconds=s.index_poll_seconds).start()
+        return _live
+
+
+def get_engine() -> Engine:
+    """The engine to answer one question with: the current one of :func:`get_live`.
+
+    Callers must call this per question and not keep the result, or they keep
+    answering from the index of the day they kept it.
+    """
+    return get_live().current

@@ -1,8 +1,9 @@
 """The hybrid index on disk: chunks, a BM25 index over jieba tokens, FAISS vectors.
 
-Layout of an index folder::
+Layout on disk: ``index`` is a symbolic link to the version it serves,
+``index.versions/v-<version>/`` (see :func:`publish`). Each version folder holds::
 
-    manifest.json      identity of the inputs (written last: its presence marks a complete build)
+    manifest.json      identity of the inputs and the version (written last)
     chunks.jsonl       one Chunk per line, in index order
     bm25/              bm25s sparse matrices
     passages.faiss + passage_owner.npy   one vector per retrieval unit -> chunk row
@@ -28,9 +29,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -42,13 +46,18 @@ import numpy as np
 
 from knowledge.model import Chunk
 from retrieval.encoders import Encoder
-from retrieval.manifest import INDEX_FORMAT, Manifest
+from retrieval.manifest import INDEX_FORMAT, Manifest, next_version
 from retrieval.tokenizer import tokenize_many
 
 # Exact search stays fast up to this many vectors (DESIGN: FlatIP 13.5 ms at 100k);
 # above it an HNSW graph keeps single-query latency under a millisecond.
 FLAT_MAX_VECTORS = 50_000
 HNSW_M = 32
+
+VERSION_PREFIX = "v-"  # <index>.versions/v-<manifest.version>/
+BUILD_PREFIX = ".build-"  # a version being written (never read)
+KEEP_VERSIONS = 3  # the current one and two before it (see prune_versions)
+ABANDONED_BUILD_S = 3600.0
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -247,34 +256,52 @@ class HybridIndex:
         )
 
     def save(self, directory: Path) -> None:
-        """Write atomically: build in a sibling temp folder, then swap it in."""
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = directory.with_name(directory.name + ".tmp")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
-            for c in self.chunks:
-                fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-        self.bm25.save(str(tmp / "bm25"), show_progress=False)
-        faiss.write_index(self.passages, str(tmp / "passages.faiss"))
-        faiss.write_index(self.faq_questions, str(tmp / "faq_questions.faiss"))
-        np.save(tmp / "faq_owner.npy", self.faq_owner)
-        np.save(tmp / "passage_owner.npy", self.passage_owner)
-        if self.passage_keys is not None:
-            np.save(tmp / "passage_keys.npy", self.passage_keys)
-        self.manifest.save(tmp / "manifest.json")
-        old = directory.with_name(directory.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        if directory.exists():
-            directory.rename(old)
-        tmp.rename(directory)
-        if old.exists():
-            shutil.rmtree(old)
+        """Write a new version beside the old ones, then point ``directory`` at it.
+
+        See :func:`publish` for why a reader can never see a half-written index.
+        ``manifest.version`` is set here: above the version ``directory`` holds now.
+        """
+        versions = versions_dir(directory)
+        versions.mkdir(parents=True, exist_ok=True)
+        self.manifest.version = next_version(stored_version(directory))
+        tmp = Path(tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=versions))
+        try:
+            with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+                for c in self.chunks:
+                    fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+            self.bm25.save(str(tmp / "bm25"), show_progress=False)
+            faiss.write_index(self.passages, str(tmp / "passages.faiss"))
+            faiss.write_index(self.faq_questions, str(tmp / "faq_questions.faiss"))
+            np.save(tmp / "faq_owner.npy", self.faq_owner)
+            np.save(tmp / "passage_owner.npy", self.passage_owner)
+            if self.passage_keys is not None:
+                np.save(tmp / "passage_keys.npy", self.passage_keys)
+            final = self._seal(tmp, versions)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        publish(directory, final)
+
+    def _seal(self, tmp: Path, versions: Path) -> Path:
+        """Write the manifest last and give the folder its final, never reused name."""
+        while True:
+            self.manifest.save(tmp / "manifest.json")
+            final = versions / f"{VERSION_PREFIX}{self.manifest.version}"
+            if not final.exists():
+                try:
+                    tmp.rename(final)  # a rename onto a non-empty folder fails: no clobbering
+                    return final
+                except OSError:
+                    if not final.exists():
+                        raise
+            # Another build took this version in the same millisecond: take the next one.
+            self.manifest.version += 1
 
     @classmethod
     def load(cls, directory: Path) -> HybridIndex:
+        """Load one version. The link is resolved once, so every file comes from the
+        same folder even if an ingest points ``directory`` elsewhere meanwhile."""
+        directory = Path(os.path.realpath(directory))
         manifest = Manifest.load(directory / "manifest.json")
         with (directory / "chunks.jsonl").open(encoding="utf-8") as fh:
             chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
@@ -301,6 +328,78 @@ class HybridIndex:
 
     def size_on_disk(self, directory: Path) -> int:
         return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+
+
+def versions_dir(directory: Path) -> Path:
+    """Where the versions behind ``directory`` live: ``<directory>.versions/``."""
+    return directory.with_name(directory.name + ".versions")
+
+
+def stored_version(directory: Path) -> int:
+    """The version ``directory`` serves now (0: none, unreadable, or saved before versions)."""
+    try:
+        return int(Manifest.load(directory / "manifest.json").version or 0)
+    except (OSError, ValueError, TypeError):
+        return 0
+
+
+def publish(directory: Path, version: Path, keep: int = KEEP_VERSIONS) -> None:
+    """Make ``directory`` (a symbolic link) point at the complete folder ``version``.
+
+    Why a link to immutable versioned folders: the index is several files, and no
+    file system renames several files at once. Renaming whole folders (the old
+    layout: ``index`` → ``index.old``, ``index.tmp`` → ``index``) left an instant
+    with no index at all, and a reader that opened ``chunks.jsonl`` of one build
+    could read ``passages.faiss`` of the next. Here a version folder is complete
+    before it gets its name and is never written again; ``os.replace`` of a link
+    is atomic (rename(2)), so a reader resolves either the old or the new version,
+    and :meth:`HybridIndex.load` reads all its files from the folder it resolved.
+    The link is relative, so the data dir can be mounted anywhere (a volume).
+
+    An index folder of the old layout (a real directory) is moved into the versions
+    once; only that first switch has an instant without an index.
+    """
+    versions = version.parent
+    link_tmp = directory.with_name(f".{directory.name}.link-{os.getpid()}-{uuid.uuid4().hex}")
+    os.symlink(os.path.relpath(version, directory.parent), link_tmp)
+    try:
+        if directory.is_dir() and not directory.is_symlink():
+            directory.rename(versions / f"{VERSION_PREFIX}0-legacy-{uuid.uuid4().hex[:8]}")
+        os.replace(link_tmp, directory)
+    except BaseException:
+        link_tmp.unlink(missing_ok=True)
+        raise
+    prune_versions(versions, keep=keep, current=version)
+
+
+def _version_number(path: Path) -> int:
+    head = path.name[len(VERSION_PREFIX) :].split("-", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+def prune_versions(versions: Path, keep: int, current: Path) -> None:
+    """Delete all but the ``keep`` newest versions (never ``current``), and dead builds.
+
+    Why keep a few: an engine that resolved the link just before a swap is still
+    reading that folder. Loaded indexes live in memory (nothing is memory-mapped),
+    so once loaded, a deleted folder harms no one; a load that loses its folder
+    fails, keeps the old index serving, and the next poll loads the newer one.
+    """
+    folders = sorted(
+        (p for p in versions.glob(f"{VERSION_PREFIX}*") if p.is_dir()),
+        key=_version_number,
+        reverse=True,
+    )
+    for old in folders[keep:]:
+        if old.resolve() != current.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+    cutoff = time.time() - ABANDONED_BUILD_S
+    for build in versions.glob(f"{BUILD_PREFIX}*"):
+        try:
+            if build.stat().st_mtime < cutoff:  # a build that crashed long ago
+                shutil.rmtree(build, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def manifest_for(

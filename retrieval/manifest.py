@@ -4,12 +4,18 @@ An index is only valid for the exact inputs that built it: the documents, the
 FAQ, the chunker and tokenizer versions and the encoder. Any difference means
 the vectors or the chunk boundaries no longer match the text, so the index is
 rebuilt (with a message) instead of silently answering from old data.
+
+Every saved index also has a ``version``: an integer, the build's time in milliseconds
+and always above the version it replaces. Running engines poll it and take up a new
+index without a restart (``retrieval.live``); as a number it is also the
+``yiwen_index_version`` gauge, so a dashboard shows which replica lags behind.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,6 +39,7 @@ class Manifest:
     build_seconds: float = 0.0
     reused_vectors: int = 0  # passage vectors taken over from the previous build
     sources: list[str] = field(default_factory=list)
+    version: int = 0  # set by HybridIndex.save; 0: saved before versions existed
 
     IDENTITY = (
         "format",
@@ -56,6 +63,17 @@ class Manifest:
         data = json.loads(path.read_text("utf-8"))
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+
+def next_version(previous: int, now_ms: int | None = None) -> int:
+    """A version above ``previous``: the clock in ms, or one more if the clock is behind.
+
+    Why the clock: versions of different machines' builds still order by time, and
+    a human can read one. Why ``max``: two builds in one millisecond, or a clock set
+    back, must still give a new, larger number.
+    """
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    return max(now, previous + 1)
 
 
 def hash_files(paths: list[Path], root_names: bool = True) -> str:

@@ -324,3 +324,8 @@ class Health(BaseModel):
     database: Literal["ok", "unavailable"]
     outbox: Literal["ok", "stuck"] = "ok"
     outbox_stuck: int = Field(default=0, description="Submissions queued past the alert time.")
+    index: dict[str, Any] | None = Field(
+        default=None,
+        description="The knowledge index this process serves (version, swaps, last swap "
+        "error); absent where the process answers no questions.",
+    )

@@ -19,6 +19,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 
+from core import metrics
+
 MAX_QUESTION_CHARS = 2000
 
 THROTTLED = "提问太频繁了，请约 {seconds} 秒后再试。如需人工服务，请拨打 12315 热线。"
@@ -139,15 +141,28 @@ class AskResponse(BaseModel):
 
 
 def _engine(request: Request) -> Any:
+    """The engine for this one request, read through the holder (never cached): a new
+    index is taken up between two requests, and this one finishes on the one it got."""
+    live = getattr(request.app.state, "live", None)
+    if live is not None:
+        return live.current
     from retrieval.engine import get_engine
 
-    return getattr(request.app.state, "engine", None) or get_engine()
+    return get_engine()
 
 
 @router.post("/api/ask", response_model=AskResponse, summary="回答政策问题（附出处）")
 async def ask(body: AskRequest, request: Request) -> AskResponse:
     engine = _engine(request)
-    ans = await run_in_threadpool(engine.ask, body.question)
+    started = time.perf_counter()
+    try:
+        ans = await run_in_threadpool(engine.ask, body.question)
+    except Exception:
+        metrics.QUESTIONS.labels(channel="api", outcome="error").inc()
+        raise
+    metrics.QUESTION_SECONDS.labels(channel="api").observe(time.perf_counter() - started)
+    outcome = "abstained" if ans.abstained else "answered"
+    metrics.QUESTIONS.labels(channel="api", outcome=outcome).inc()
     return AskResponse(
         answer=ans.text,
         citations=ans.citations,

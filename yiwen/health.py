@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from core.settings import get_settings
@@ -76,12 +76,12 @@ def install(app: FastAPI) -> None:
     """Put the deployment-wide ``/healthz`` in front of the ticket service's own."""
 
     @app.get("/healthz", summary="健康检查（含各副本）", tags=["health"])
-    def healthz(state: State) -> JSONResponse:
-        base = ticket_healthz(state)
+    def healthz(state: State, request: Request) -> JSONResponse:
+        base = ticket_healthz(state, request)
         if isinstance(base, JSONResponse):  # the database is down
             body, code = json.loads(bytes(base.body)), base.status_code
         else:
-            body, code = base.model_dump(), 200
+            body, code = base.model_dump(exclude_none=True), 200
         extra = deployment()
         if extra is not None:
             body.update(extra)

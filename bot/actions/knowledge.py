@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,6 +30,7 @@ from bot.actions.common import (
     latest_intent,
     response_text,
 )
+from core import metrics
 from core.replies import abstention_payload, render_text
 
 logger = logging.getLogger(__name__)
@@ -48,8 +50,16 @@ def get_engine() -> Any:
 
 
 async def ask_engine(question: str) -> Any:
+    """Answer on the engine current at this moment (a new index may come between turns)."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_ENGINE_THREAD, lambda: get_engine().ask(question))
+
+
+def _count(channel: str | None, outcome: str, seconds: float | None = None) -> None:
+    label = channel or "unknown"
+    metrics.QUESTIONS.labels(channel=label, outcome=outcome).inc()
+    if seconds is not None:
+        metrics.QUESTION_SECONDS.labels(channel=label).observe(seconds)
 
 
 def _channel(tracker: Tracker) -> str | None:
@@ -93,20 +103,27 @@ class ActionAnswerFromKnowledge(Action):
             return []
 
         if intent == "out_of_scope" and confidence >= OUT_OF_SCOPE_DIRECT:
+            _count(meta["channel"], "abstained")
             _abstain(dispatcher, domain)
             await _log(question=question, answer=None, abstained=True, **meta)
             return [SlotSet("kb_question", question), SlotSet("kb_abstained", True)]
 
+        started = time.perf_counter()
         try:
             answer = await ask_engine(question)
         except Exception:
+            _count(meta["channel"], "error")
             logger.exception("knowledge engine failed")
             dispatcher.utter_message(response="utter_knowledge_unavailable")
             await _log(question=question, answer=None, abstained=True, **meta)
             return []
 
         citations = [str(c) for c in (getattr(answer, "citations", None) or [])]
-        if getattr(answer, "abstained", False):
+        abstained = bool(getattr(answer, "abstained", False))
+        _count(
+            meta["channel"], "abstained" if abstained else "answered", time.perf_counter() - started
+        )
+        if abstained:
             _abstain(dispatcher, domain)
             await _log(question=question, answer=None, abstained=True, citations=citations, **meta)
             return [

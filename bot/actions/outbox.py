@@ -206,6 +206,12 @@ class Outbox:
             ).fetchall()
         return [_row_to_item(r) for r in rows]
 
+    def depth(self) -> int:
+        """Submissions still waiting for delivery (the ``yiwen_outbox_depth`` gauge)."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()
+        return int(row[0])
+
     def all(self) -> list[OutboxItem]:
         with self._connect() as conn:
             rows = conn.execute("SELECT * FROM outbox ORDER BY created_at").fetchall()

@@ -1,4 +1,8 @@
-"""Action-server start-up: preload the knowledge engine and start the outbox retrier.
+"""Action-server start-up: preload the knowledge engine, start the outbox retrier and
+the metrics server (``YIWEN_ACTIONS_METRICS_PORT``, :mod:`bot.actions.metrics`).
+
+The engine keeps taking up new index versions afterwards (``retrieval.live``): every
+knowledge question asks ``get_engine()`` for the current one.
 
 The preload runs in a background thread: the server must answer within seconds of a
 (re)start, because forms, submissions and status look-ups need no engine, and after a
@@ -61,6 +65,9 @@ def start() -> None:
     # Before anything logs a phone number or an httpx URL with phone_last4 in it.
     pii.install()
     threading.Thread(target=preload_engine, name="yiwen-preload", daemon=True).start()
+    from bot.actions import metrics
+
+    metrics.start()
     worker = RetryWorker()
     worker.start()
     logger.info("outbox retry worker started (every %.0f s)", worker.interval_s)

@@ -32,6 +32,7 @@ from bot.actions.ticket_client import (
     TicketUnavailable,
     create_ticket_async,
 )
+from core import metrics
 from core.places import COUNTIES, county_display
 
 logger = logging.getLogger(__name__)
@@ -220,15 +221,18 @@ class _SubmitAction(Action, ABC):
         try:
             created = await create_ticket_async(item.payload, item.idempotency_key)
         except TicketRejected as exc:
+            metrics.TICKETS_SUBMITTED.labels(kind=self.kind, outcome="rejected").inc()
             await asyncio.to_thread(outbox.mark_rejected, item.local_ref, exc.detail)
             return self._reopen(dispatcher, exc.field_errors)
         except (TicketUnavailable, TicketThrottled, TicketConflict) as exc:
             # Queued: the worker retries, or flags it for staff if retrying cannot help.
             logger.warning("ticket API unavailable, %s queued: %s", item.local_ref, exc)
+            metrics.TICKETS_SUBMITTED.labels(kind=self.kind, outcome="queued").inc()
             await asyncio.to_thread(outbox.mark_failed, item.local_ref, str(exc))
             dispatcher.utter_message(response="utter_submission_queued", local_ref=item.local_ref)
             return [*reset_form_slots(), SlotSet("last_ticket_ref", item.local_ref)]
         await asyncio.to_thread(outbox.mark_delivered, item.local_ref, created)
+        metrics.TICKETS_SUBMITTED.labels(kind=self.kind, outcome="filed").inc()
         self._announce(dispatcher, created, tracker)
         return [*reset_form_slots(), SlotSet("last_ticket_ref", created.citizen_ref)]
 

@@ -17,6 +17,9 @@ And one for structured replies (``core.replies``): a reply's text, buttons and p
 come back as one message (``{"recipient_id", "text", "buttons", "custom"}``) instead of
 Rasa's two (:class:`PairedCollectingOutputChannel`, ``channels.pairing``).
 
+Each turn is counted and timed (``channels.metrics``: ``yiwen_turns_total``,
+``yiwen_turn_seconds``), served on ``127.0.0.1:$YIWEN_RASA_METRICS_PORT``.
+
 Runs inside the Rasa server (Python 3.10).
 """
 
@@ -32,6 +35,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.metrics import serve as serve_metrics
+from channels.metrics import timed_turn
 from channels.pairing import take_reply
 from channels.webchat.limits import ChatGuard
 from channels.webchat.readiness import refusal as replica_refusal
@@ -93,12 +98,13 @@ class LimitedRestInput(RestInput):
         async def paired(message: UserMessage) -> Any:
             # Rasa's route makes a plain collector and answers with its list; collect
             # into that same list, pairing structured replies (not the stream's queue).
+            collected: list[dict[str, Any]] | None = None
             if type(message.output_channel) is CollectingOutputChannel:
-                message.output_channel = PairedCollectingOutputChannel(
-                    message.output_channel.messages
-                )
-            return await on_new_message(message)
+                collected = message.output_channel.messages
+                message.output_channel = PairedCollectingOutputChannel(collected)
+            return await timed_turn(self.name(), lambda: on_new_message(message), lambda: collected)
 
+        serve_metrics()  # YIWEN_RASA_METRICS_PORT; once per process
         webhook = super().blueprint(paired)
 
         @webhook.middleware("request")

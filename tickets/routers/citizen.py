@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
+from core import metrics
 from core.phones import last4 as last4_of
 from core.phones import mask_phone
 from core.ticket_ref import TICKET_REF_PATTERN, split_lookup_code
@@ -96,6 +97,8 @@ def create_ticket(
     except IdempotencyConflict:
         raise ApiError(409, message("errors.idempotency_conflict")) from None
     response.status_code = 201 if result.created else 200
+    if result.created:
+        metrics.TICKETS_CREATED.labels(kind=result.ticket.kind).inc()
     return _created(result.ticket)
 
 

@@ -1,5 +1,9 @@
 """Liveness and readiness: the service answers and its database responds.
 
+The app adds the knowledge index it serves (``app.state.index_status``, set by
+``yiwen.app``; this package may not import retrieval): its version and the error of a
+new version that could not be taken up, which leaves the old one serving.
+
 Also an alert for operators: complaints the action server could not deliver for longer
 than ``outbox_alert_minutes`` (still pending in its outbox) make the status
 ``degraded``. Those citizens hold only a ``LOCAL-…`` reference, and nothing else would
@@ -11,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
+from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,10 +31,12 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/healthz",
     response_model=Health,
+    response_model_exclude_none=True,
     summary="健康检查",
     responses={503: {"model": Health, "description": "数据库不可用"}},
 )
-def healthz(state: State) -> Health | JSONResponse:
+def healthz(state: State, request: Request) -> Health | JSONResponse:
+    index = index_status(request)
     stuck = stuck_submissions(
         state.settings.outbox_path, state.now(), state.settings.outbox_alert_minutes
     )
@@ -38,10 +45,26 @@ def healthz(state: State) -> Health | JSONResponse:
         with state.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError:
-        body = Health(status="degraded", database="unavailable", outbox=outbox, outbox_stuck=stuck)
-        return JSONResponse(body.model_dump(), status_code=503)
+        body = Health(
+            status="degraded",
+            database="unavailable",
+            outbox=outbox,
+            outbox_stuck=stuck,
+            index=index,
+        )
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=503)
     status = "degraded" if stuck else "ok"
-    return Health(status=status, database="ok", outbox=outbox, outbox_stuck=stuck)
+    return Health(status=status, database="ok", outbox=outbox, outbox_stuck=stuck, index=index)
+
+
+def index_status(request: Request) -> dict[str, Any] | None:
+    """The app's knowledge-index report, if the app installed one.
+
+    A failed swap does not make the status degraded: the previous index still answers,
+    and a readiness probe must not take a serving worker out of rotation for it.
+    """
+    report = getattr(request.app.state, "index_status", None)
+    return report() if callable(report) else None
 
 
 def stuck_submissions(path: Path, now: dt.datetime, minutes: float) -> int:
