@@ -206,9 +206,37 @@ class KnowledgeSettings(_Section):
         "version (`yiwen ingest`) and swaps to it without a restart; 0: never.",
     )
 
+    console_two_person: bool = Field(
+        default=False,
+        description="Two-person publishing: an editor's upload or FAQ edit waits for an "
+        "admin's approval before it reaches citizens.",
+    )
+    console_upload_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="Largest document the console accepts."
+    )
+    console_recheck_s: float = Field(
+        default=3600,
+        gt=0,
+        description="How often the app checks for repeal dates that have passed "
+        "(and re-indexes when one has).",
+    )
+
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def console_dir(self) -> Path:
+        """Uploaded files, job folders and the export: all console state outside the DB."""
+        return self.data_dir / "console"
+
+    @property
+    def console_export_dir(self) -> Path:
+        """Published console documents and the FAQ overlay, written before each build.
+
+        Every build includes it when present, so `yiwen ingest` keeps console content.
+        """
+        return self.console_dir / "export"
 
     @property
     def model_cache_dir(self) -> Path:
@@ -260,7 +288,7 @@ class StaticStaffToken(BaseModel):
     """
 
     sha256: str
-    role: Literal["county", "admin"]
+    role: Literal["county", "admin", "editor"]
     county: str | None = None
     name: str = Field(default="env", max_length=64)
 
@@ -274,8 +302,8 @@ class StaticStaffToken(BaseModel):
     def role_matches_county(self) -> None:
         if self.role == "county" and not self.county:
             raise ValueError("county token needs a county")
-        if self.role == "admin" and self.county is not None:
-            raise ValueError("admin tokens are not bound to a county")
+        if self.role in ("admin", "editor") and self.county is not None:
+            raise ValueError(f"{self.role} tokens are not bound to a county")
 
     check_role = _check(role_matches_county)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from knowledge.chunking import CHUNKER_VERSION, chunk_document
 from knowledge.faq import faq_to_chunks, load_faq
 from knowledge.loaders import LoadError, load_corpus
+from knowledge.overlay import apply_faq_overlay, export_files, load_documents
 from knowledge.superseded import CONFIG_PATH as SUPERSEDED_CONFIG
 from knowledge.superseded import mark_superseded
 from retrieval.encoders import Encoder
@@ -54,15 +55,21 @@ def source_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def expected_manifest(
-    corpus: Iterable[Path], faq_dir: Path | None, encoder: Encoder
+    corpus: Iterable[Path], faq_dir: Path | None, encoder: Encoder, console: Path | None = None
 ) -> tuple[Manifest, list[Path]]:
     files = source_files(corpus)
     faq_files = sorted(faq_dir.glob("*.yml")) if faq_dir and faq_dir.is_dir() else []
+    # The console's export is an input like any file: a change there means a rebuild.
+    exported = export_files(console)
+    if faq_files:
+        faq_files += [p for p in exported if p.suffix == ".json"]
     manifest = manifest_for(
         encoder,
         chunker_version=CHUNKER_VERSION,
         tokenizer_hash=f"{LEXICAL_VERSION}:{hash_files(dictionary_files())}",
-        corpus_hash=hash_files(files + [SUPERSEDED_CONFIG]),
+        corpus_hash=hash_files(
+            files + [SUPERSEDED_CONFIG] + [p for p in exported if p.suffix == ".jsonl"]
+        ),
         faq_hash=hash_files(faq_files) if faq_files else "none",
     )
     manifest.sources = [f.name for f in files]
@@ -77,25 +84,38 @@ def build(
     progress: Progress | None = None,
     log: Log = print,
     reuse: bool = True,
+    console: Path | None = None,
 ) -> tuple[HybridIndex, BuildReport]:
-    """Build and save the index; ``reuse`` takes over unchanged vectors of the last build."""
+    """Build and save the index; ``reuse`` takes over unchanged vectors of the last build.
+
+    ``console`` is the staff console's export folder (``knowledge.overlay``): its
+    documents join the corpus, minus the chunks staff disabled, and its FAQ overlay
+    edits the seed FAQ.
+    """
     started = time.perf_counter()
     corpus = list(corpus)
-    manifest, _files = expected_manifest(corpus, faq_dir, encoder)
+    manifest, _files = expected_manifest(corpus, faq_dir, encoder, console)
     report = BuildReport(rebuilt=True)
     docs, errors = load_corpus(list(corpus))
     for err in errors:
         log(f"  ✗ {err}")
-    docs = mark_superseded(docs)
-    chunks = [c for d in docs for c in chunk_document(d)]
+    docs = mark_superseded(docs + load_documents(console))
+    chunks = [
+        c
+        for d in docs
+        for c in chunk_document(d)
+        if c.chunk_id not in d.meta.get("disabled_chunks", ())
+    ]
     if faq_dir is not None and faq_dir.is_dir():
-        entries = load_faq(faq_dir)
+        entries = apply_faq_overlay(load_faq(faq_dir), console)
         by_id = {d.doc_id: d for d in docs}
         for fc in faq_to_chunks(entries):
             # Cite the primary source by its real title (e.g. 中华人民共和国…) when indexed.
             src = by_id.get(fc.source_doc or "")
             if src is not None:
                 fc.title, fc.date = src.title, fc.date or src.date
+                # A curated answer resting on a repealed text is out of date with it.
+                fc.superseded_by = src.superseded_by
             chunks.append(fc)
         report.faq_entries = len(entries)
     manifest.n_documents = len(docs)
@@ -119,10 +139,11 @@ def open_index(
     rebuild: bool = False,
     progress: Progress | None = None,
     log: Log = print,
+    console: Path | None = None,
 ) -> tuple[HybridIndex, BuildReport]:
     """Load the index if it matches its inputs; otherwise say why and rebuild it."""
     corpus = list(corpus)
-    expected, _ = expected_manifest(corpus, faq_dir, encoder)
+    expected, _ = expected_manifest(corpus, faq_dir, encoder, console)
     reason = "按要求重建"
     if not rebuild and HybridIndex.exists(index_dir):
         try:
@@ -148,7 +169,14 @@ def open_index(
         log(f"{reason}，正在构建…")
     # --rebuild means "trust nothing from before": embed everything again.
     index, report = build(
-        corpus, faq_dir, encoder, index_dir, progress=progress, log=log, reuse=not rebuild
+        corpus,
+        faq_dir,
+        encoder,
+        index_dir,
+        progress=progress,
+        log=log,
+        reuse=not rebuild,
+        console=console,
     )
     report.reason = reason
     return index, report

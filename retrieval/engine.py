@@ -430,7 +430,7 @@ class Engine:
             c = self.index.chunks[row]
             sim = meaning[row] if row in meaning else exact[row]  # BM25-only: exact
             s = cfg.w_dense * z_dense(sim) + cfg.w_bm25 * z_bm25(float(bm[row]))
-            if agrees.get(row):
+            if agrees.get(row) and not c.superseded_by:
                 # A near-paraphrase of a curated question of the same kind and key
                 # terms leads; closest first.
                 s += FAQ_LEAD + faq_of[row]
@@ -715,6 +715,7 @@ def open_engine(
         rebuild=rebuild,
         progress=progress,
         log=log,
+        console=s.console_export_dir,
     )
     return Engine(index, encoder), report
 

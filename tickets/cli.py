@@ -36,13 +36,13 @@ def tokens() -> None:
 
 
 @tokens.command("create", help=message("cli.create_help"))
-@click.option("--role", type=click.Choice(["county", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["county", "admin", "editor"]), required=True)
 @click.option("--county", type=click.Choice(COUNTIES), default=None)
 @click.option("--name", default=None, help=message("cli.name_help"))
 def create_token(role: str, county: str | None, name: str | None) -> None:
     if role == "county" and county is None:
         raise click.UsageError(message("cli.needs_county", counties="、".join(COUNTIES)))
-    if role == "admin" and county is not None:
+    if role in ("admin", "editor") and county is not None:
         raise click.UsageError(message("cli.admin_no_county"))
     db = _database()
     with db.writing() as session:

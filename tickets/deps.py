@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from core.settings import TicketsSettings
 from tickets.db import Database
 from tickets.errors import ApiError
-from tickets.services.auth import authenticate
+from tickets.services.auth import KNOWLEDGE_ROLES, TICKET_ROLES, authenticate
 from tickets.services.deadlines import WorkCalendar
 from tickets.services.messages import message
 from tickets.services.workflow import Actor
@@ -78,6 +79,36 @@ def current_actor(
 
 
 Staff = Annotated[Actor, Depends(current_actor)]
+
+ROLE_NAMES = {"admin": "管理员", "county": "县区工作人员", "editor": "知识编辑"}
+
+
+def require_roles(*roles: str) -> Callable[[Actor], Actor]:
+    """A dependency: the authenticated staff member if their role is one of ``roles``.
+
+    Why 403 and not 404: the endpoint exists and the token is valid; hiding it would
+    make a misconfigured token look like a broken deployment.
+    """
+
+    def check(actor: Staff) -> Actor:
+        if actor.role not in roles:
+            raise ApiError(
+                403,
+                message(
+                    "errors.role_forbidden",
+                    role=ROLE_NAMES.get(actor.role, actor.role),
+                    allowed="、".join(ROLE_NAMES.get(r, r) for r in roles),
+                ),
+            )
+        return actor
+
+    return check
+
+
+#: Ticket queue (county officers and admins) and knowledge console (editors and admins).
+TicketStaff = Annotated[Actor, Depends(require_roles(*TICKET_ROLES))]
+KnowledgeStaff = Annotated[Actor, Depends(require_roles(*KNOWLEDGE_ROLES))]
+AdminStaff = Annotated[Actor, Depends(require_roles("admin"))]
 
 
 #: Header in which the authenticated action server names the conversation a look-up is

@@ -42,8 +42,14 @@ DESCRIPTION = """
 """
 
 
-def create_app(settings: TicketsSettings | None = None) -> FastAPI:
-    """Build the ticket service; the schema is migrated when the app starts."""
+def create_app(
+    settings: TicketsSettings | None = None, upload_limits: dict[str, int] | None = None
+) -> FastAPI:
+    """Build the ticket service; the schema is migrated when the app starts.
+
+    ``upload_limits`` gives paths (file uploads added by ``yiwen.app``) a body limit of
+    their own instead of ``max_body_bytes``.
+    """
     settings = settings or get_settings().tickets
     check_static_tokens(settings)
     state = ServiceState(
@@ -78,7 +84,7 @@ def create_app(settings: TicketsSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.mount("/staff/static", StaticFiles(directory=staff.STATIC_DIR), name="staff-static")
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, larger=upload_limits)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
         CORSMiddleware,

@@ -23,13 +23,15 @@ STAFF_PAGE_CSP = (
 class BodySizeLimit:
     """Refuse request bodies over ``max_bytes`` with a Chinese 413, however they arrive."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        #: Paths with a limit of their own (file uploads of the staff console).
+        self.larger = dict(larger or {})
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, limit: int) -> None:
         body = json.dumps(
-            {"detail": message("errors.body_too_large", limit=self.max_bytes)}, ensure_ascii=False
+            {"detail": message("errors.body_too_large", limit=limit)}, ensure_ascii=False
         ).encode("utf-8")
         await send(
             {
@@ -48,14 +50,15 @@ class BodySizeLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.max_bytes:
-                    await self._too_large(send)
+                if declared > limit:
+                    await self._too_large(send, limit)
                     return
         chunks: list[bytes] = []
         size = 0
@@ -65,8 +68,8 @@ class BodySizeLimit:
                 return
             chunk = msg.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(send)
+            if size > limit:
+                await self._too_large(send, limit)
                 return
             chunks.append(chunk)
             if not msg.get("more_body", False):

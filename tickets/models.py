@@ -195,7 +195,11 @@ class StaffToken(Base):
 
 
 class AuditEntry(Base):
-    """One staff read or write, kept for accountability."""
+    """One staff read or write, kept for accountability.
+
+    Knowledge changes name their ``entity`` (``document``, ``chunk``, ``faq``, ``job``)
+    and its id, and keep ``{"before", "after"}`` snapshots in ``detail``.
+    """
 
     __tablename__ = "staff_audit_log"
 
@@ -205,6 +209,8 @@ class AuditEntry(Base):
     role: Mapped[str] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(32))
     ticket_no: Mapped[str | None] = mapped_column(String(32), index=True)
+    entity: Mapped[str | None] = mapped_column(String(16), index=True)
+    entity_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     client_ip: Mapped[str | None] = mapped_column(String(64))
 
@@ -240,3 +246,111 @@ class ReviewEntry(Base):
     abstained: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     feedback: Mapped[str | None] = mapped_column(String(16))
     citations: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+# --- knowledge console ----------------------------------------------------------------
+
+
+class KbDocument(Base):
+    """A document uploaded through the staff console, with the metadata staff corrected.
+
+    The text is the loader's output, kept so that an export never needs the original
+    file; ``state`` is draft → (pending →) published, or disabled.
+    """
+
+    __tablename__ = "staff_kb_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    issuer: Mapped[str | None] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(64))
+    effective_from: Mapped[dt.date | None] = mapped_column(Date)
+    repealed_on: Mapped[dt.date | None] = mapped_column(Date)
+    superseded_by: Mapped[str | None] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(300))
+    stored_path: Mapped[str] = mapped_column(String(1000))
+    text: Mapped[str] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(80))
+
+    chunks: Mapped[list[KbChunk]] = relationship(
+        back_populates="document", order_by="KbChunk.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def doc_id(self) -> str:
+        """The id the index, citations' sources and FAQ entries use for it."""
+        return f"console-{self.id}"
+
+
+class KbChunk(Base):
+    """One chunk the chunker made of a console document; staff may disable it alone."""
+
+    __tablename__ = "staff_kb_chunks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("staff_kb_documents.id"), index=True)
+    chunk_id: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(80))
+    heading: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    document: Mapped[KbDocument] = relationship(back_populates="chunks")
+
+
+class KbFaq(Base):
+    """A curated FAQ entry edited in the console: new, or overriding a seed entry by id."""
+
+    __tablename__ = "staff_kb_faq"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    questions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    answer: Mapped[str] = mapped_column(Text)
+    sources: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))
+    overrides_seed: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(80))
+
+
+class KbVersion(Base):
+    """A full snapshot of a document's metadata or an FAQ entry after each change."""
+
+    __tablename__ = "staff_kb_versions"
+    __table_args__ = (Index("ix_staff_kb_versions_entity", "entity", "entity_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    action: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(80))
+
+
+class KbJob(Base):
+    """A background ingest, in the database so a restart finds and re-runs it."""
+
+    __tablename__ = "staff_kb_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    progress: Mapped[float] = mapped_column(Numeric(5, 4), default=0)
+    message: Mapped[str] = mapped_column(String(1000), default="")
+    document_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(80))

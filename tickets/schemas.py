@@ -217,7 +217,7 @@ class CitizenView(BaseModel):
 
 class StaffMe(BaseModel):
     name: str
-    role: Literal["county", "admin"]
+    role: Literal["county", "admin", "editor"]
     county: str | None
 
 
@@ -308,6 +308,8 @@ class AuditView(BaseModel):
     role: str
     action: str
     ticket_no: str | None
+    entity: str | None = None
+    entity_id: str | None = None
     detail: dict[str, Any]
     client_ip: str | None
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.places import COUNTIES, UNASSIGNED
 from core.ticket_ref import TICKET_NO_PATTERN
-from tickets.deps import Staff, State, client_ip
+from tickets.deps import Staff, State, TicketStaff, client_ip
 from tickets.errors import ApiError, FieldErrors
 from tickets.models import AuditEntry, Note, Ticket
 from tickets.schemas import (
@@ -145,7 +145,7 @@ def me(request: Request, state: State, actor: Staff) -> StaffMe:
 def list_tickets(
     request: Request,
     state: State,
-    actor: Staff,
+    actor: TicketStaff,
     status: Annotated[Status | None, Query(description="状态")] = None,
     county: Annotated[
         str | None,
@@ -205,7 +205,7 @@ def list_tickets(
     responses=NOT_FOUND,
 )
 def read_ticket(
-    request: Request, state: State, actor: Staff, ticket_no: TicketNo
+    request: Request, state: State, actor: TicketStaff, ticket_no: TicketNo
 ) -> StaffTicketDetail:
     with state.db.writing() as session:
         ticket = _load_for(session, ticket_no, actor, lock=False)
@@ -228,7 +228,7 @@ def read_ticket(
     responses={**NOT_FOUND, 409: {"model": Problem, "description": "当前状态不允许该操作"}},
 )
 def change_status(
-    request: Request, state: State, actor: Staff, ticket_no: TicketNo, body: TransitionIn
+    request: Request, state: State, actor: TicketStaff, ticket_no: TicketNo, body: TransitionIn
 ) -> StaffTicketDetail:
     now, today = state.now(), state.today()
     with state.db.writing() as session:
@@ -270,7 +270,7 @@ def change_status(
     responses=NOT_FOUND,
 )
 def add_note(
-    request: Request, state: State, actor: Staff, ticket_no: TicketNo, body: NoteIn
+    request: Request, state: State, actor: TicketStaff, ticket_no: TicketNo, body: NoteIn
 ) -> StaffTicketDetail:
     now = state.now()
     with state.db.writing() as session:
@@ -298,7 +298,7 @@ def add_note(
     responses={**NOT_FOUND, 409: {"model": Problem, "description": "不允许的分派"}},
 )
 def assign_ticket(
-    request: Request, state: State, actor: Staff, ticket_no: TicketNo, body: AssignIn
+    request: Request, state: State, actor: TicketStaff, ticket_no: TicketNo, body: AssignIn
 ) -> StaffTicketDetail:
     now = state.now()
     with state.db.writing() as session:
@@ -333,6 +333,10 @@ def audit_log(
     state: State,
     actor: Staff,
     ticket_no: Annotated[str | None, Query(max_length=32, pattern=PLAIN_TEXT_PATTERN)] = None,
+    entity: Annotated[
+        str | None, Query(max_length=16, pattern=r"^[a-z]+$", description="document、faq、chunk…")
+    ] = None,
+    entity_id: Annotated[str | None, Query(max_length=64, pattern=PLAIN_TEXT_PATTERN)] = None,
     page: Annotated[int, Query(ge=1, le=100000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditPage:
@@ -341,6 +345,10 @@ def audit_log(
     query = select(AuditEntry)
     if ticket_no:
         query = query.where(AuditEntry.ticket_no == ticket_no.upper())
+    if entity:
+        query = query.where(AuditEntry.entity == entity)
+    if entity_id:
+        query = query.where(AuditEntry.entity_id == entity_id)
     with state.db.writing() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = session.scalars(
@@ -353,6 +361,8 @@ def audit_log(
                 role=r.role,
                 action=r.action,
                 ticket_no=r.ticket_no,
+                entity=r.entity,
+                entity_id=r.entity_id,
                 detail=r.detail,
                 client_ip=r.client_ip,
             )

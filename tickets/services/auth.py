@@ -20,7 +20,10 @@ from core.settings import TicketsSettings
 from tickets.models import AuditEntry, StaffToken
 from tickets.services.workflow import Actor
 
-ROLES = ("county", "admin")
+ROLES = ("county", "admin", "editor")
+#: Who may use the ticket queue and who may edit the knowledge (documents, FAQ).
+TICKET_ROLES = ("county", "admin")
+KNOWLEDGE_ROLES = ("editor", "admin")
 
 
 def digest(token: str) -> str:
@@ -35,8 +38,8 @@ def issue_token(
         raise ValueError(f"role must be one of {ROLES}")
     if role == "county" and county not in COUNTIES:
         raise ValueError(f"a county token needs --county, one of {'、'.join(COUNTIES)}")
-    if role == "admin" and county is not None:
-        raise ValueError("an admin token is not bound to a county; leave out --county")
+    if role in ("admin", "editor") and county is not None:
+        raise ValueError(f"an {role} token is not bound to a county; leave out --county")
     secret = "yw_" + secrets.token_urlsafe(32)
     row = StaffToken(
         token_sha256=digest(secret),
@@ -88,8 +91,13 @@ def audit(
     ticket_no: str | None = None,
     client_ip: str | None = None,
     detail: dict[str, Any] | None = None,
+    entity: str | None = None,
+    entity_id: str | None = None,
 ) -> None:
-    """Record one staff read or write in the session's transaction."""
+    """Record one staff read or write in the session's transaction.
+
+    Knowledge changes pass ``entity``/``entity_id`` and ``detail={"before", "after"}``.
+    """
     session.add(
         AuditEntry(
             at=now,
@@ -97,6 +105,8 @@ def audit(
             role=actor.role,
             action=action,
             ticket_no=ticket_no,
+            entity=entity,
+            entity_id=entity_id,
             detail=detail or {},
             client_ip=client_ip,
         )

@@ -62,7 +62,8 @@ class Actor:
 
     @property
     def label(self) -> str:
-        return f"{self.name}（{self.county or message('actors.admin')}）"[:80]
+        where = self.county or message("actors.editor" if self.role == "editor" else "actors.admin")
+        return f"{self.name}（{where}）"[:80]
 
 
 def transition(
