@@ -78,7 +78,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     reset_settings()
     import retrieval.engine as engine_module
 
-    mp.setattr(engine_module, "_engine", None)
+    mp.setattr(engine_module, "_live", None)
     from tickets.deps import STATE_KEY
     from tickets.services.auth import issue_token
     from yiwen.app import create_app
