@@ -16,6 +16,7 @@ from channels.webchat import mount as mount_widget
 from tickets.main import create_app as create_ticket_app
 from yiwen.api import QuestionThrottle, question_throttled
 from yiwen.api import router as knowledge_router
+from yiwen.console import mount as mount_console
 
 log = logging.getLogger("yiwen.app")
 
@@ -44,4 +45,5 @@ def create_app(preload: bool = True) -> FastAPI:
     app.add_exception_handler(QuestionThrottle, question_throttled)
     app.include_router(knowledge_router)
     mount_widget(app)
+    mount_console(app)
     return app
