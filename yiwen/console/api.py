@@ -37,7 +37,6 @@ router = APIRouter(prefix="/api/staff", tags=["staff-console"])
 page_router = APIRouter(include_in_schema=False)
 
 
-
 # --- 统计 -----------------------------------------------------------------------------
 
 

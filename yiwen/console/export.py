@@ -64,7 +64,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("due_date", lambda t, _d, _z: _date(t.due_date)),
     Column(
         "overdue",
-        lambda t, d, _z: text("export.yes" if t.due_date and t.due_date < d else "export.no"),
+        lambda t, d, _z: text(
+            "export.flag_yes" if t.due_date and t.due_date < d else "export.flag_no"
+        ),
     ),
     Column("complainant_name", _contact("complainant_name")),
     Column("complainant_phone", _contact("complainant_phone")),
