@@ -217,7 +217,7 @@ class CitizenView(BaseModel):
 
 class StaffMe(BaseModel):
     name: str
-    role: Literal["county", "admin"]
+    role: Literal["county", "admin", "editor"]
     county: str | None
 
 
