@@ -21,6 +21,7 @@ help:
 	@scripts/setup-env.sh rasa
 
 env: .venv/app/.ready .venv/rasa/.ready
+	@scripts/setup-console.sh
 
 index: env
 	@$(YIWEN) ingest

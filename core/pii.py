@@ -1,5 +1,7 @@
-"""Personal data out of every process's logs: phones, ``phone_last4`` values, addresses
-(and the secret part of ticket lookup codes, ``core.ticket_ref``).
+"""Personal data out of every process's logs: phones, ``phone_last4`` values, addresses,
+ID-card numbers, names typed as 我叫… (and the secret part of ticket lookup codes,
+``core.ticket_ref``). The staff console's question log stores questions through the same
+:func:`mask_text`, so what staff read there is no more personal than a log line.
 
 Why here and at the log-record level: the ticket API had a masking filter on its own
 handlers, but the action server (httpx logged ``…?phone_last4=5678`` at INFO), the app
@@ -30,9 +32,40 @@ _ADDRESS = re.compile(
     r"[\w\-#]*"
 )
 
+#: Resident ID numbers: 18 digits (the last may be X) or the old 15; full-width digits are
+#: folded first. The 6-digit region prefix stays (it says no more than the county).
+_ID_NUMBER = re.compile(r"(?<![0-9])([1-9][0-9]{5})([0-9]{11}[0-9Xx]|[0-9]{9})(?![0-9Xx])")
+#: A name the citizen gives about themselves (我叫陈小明, 我的名字是…, 姓名：…): it keeps the
+#: first character, like staff views do (``tickets.services.masking.mask_name``). Up to four
+#: characters are taken, so 我叫张三想问 masks a little too much rather than too little.
+_SELF_NAME = re.compile(
+    r"(我叫|我的名字(?:是|叫)|本人叫|姓名(?:是|为|：|:)\s*)"
+    r"([\u4e00-\u9fff][\u4e00-\u9fff·]{1,3})"
+)
+
+
+def mask_id_numbers(text: str) -> str:
+    """``440703199001011234`` → ``440703************``; the rest of the text unchanged."""
+    folded = phones.fold_digits(text)
+    out: list[str] = []
+    last = 0
+    for match in _ID_NUMBER.finditer(folded):
+        out.append(text[last : match.start()])
+        out.append(match.group(1) + "*" * len(match.group(2)))
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+def mask_self_names(text: str) -> str:
+    """``我叫陈小明`` → ``我叫陈**``."""
+    return _SELF_NAME.sub(lambda m: m.group(1) + m.group(2)[0] + "*" * (len(m.group(2)) - 1), text)
+
 
 def mask_text(text: str) -> str:
-    """Mask phones, ``phone_last4`` values, lookup-code secrets and street addresses."""
+    """Mask ID numbers, phones, ``phone_last4`` values, lookup-code secrets, street
+    addresses and self-given names."""
+    text = mask_self_names(mask_id_numbers(text))
     text = phones.mask_phones_in_text(ticket_ref.mask_lookup_codes(text))
     text = _LAST4.sub(r"\1****", text)
     return _ADDRESS.sub(lambda m: f"{m.group(1)}****", text)

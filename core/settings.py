@@ -363,6 +363,12 @@ class TicketsSettings(_Section):
         "for complaints (Art. 14), so this is the bureau's own target.",
     )
     run_migrations: bool = Field(default=True, description="Run Alembic upgrade at start.")
+    question_retention_days: int = Field(
+        default=180,
+        ge=1,
+        description="Days the question log (console 待改进 and 统计) keeps a question; "
+        "`yiwen purge` deletes older ones.",
+    )
 
     @_before("cors_origins")
     def split_origins(cls, value: Any) -> Any:

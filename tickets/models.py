@@ -227,15 +227,20 @@ class LookupFailure(Base):
 
 
 class ReviewEntry(Base):
-    """Feedback on an answer, or a question the assistant could not answer.
+    """One question a citizen asked (the question log), with the answer's lead and the
+    citizen's later 有帮助/没帮助.
 
-    Written by the action server (``bot.actions.review_log``), read by staff through
-    ``yiwen misses``. It lives here, not in the bot, because Alembic owns this database:
-    a table created on the side with ``create_all`` would be invisible to migrations.
-    Questions are masked before they are stored; ``yiwen purge`` clears sender and channel.
+    Written by the action server (``bot.actions.review_log``) and by ``/api/ask``, read by
+    staff through ``yiwen misses`` and the console (待改进, 统计). It lives here, not in
+    the bot, because Alembic owns this database: a table created on the side with
+    ``create_all`` would be invisible to migrations. Questions are masked before they are
+    stored; ``yiwen purge`` clears sender and channel, and deletes rows older than
+    ``question_retention_days``. Rows written before revision 0005 hold only abstentions
+    and ratings (a rating was a row of its own then).
     """
 
     __tablename__ = "review_log"
+    __table_args__ = (Index("ix_review_log_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -246,6 +251,15 @@ class ReviewEntry(Base):
     abstained: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     feedback: Mapped[str | None] = mapped_column(String(16))
     citations: Mapped[list[str] | None] = mapped_column(JSON)
+    #: The document the answer's lead came from (``Hit.doc``) and its title, the topic the
+    #: statistics count; empty for an abstention.
+    lead_doc: Mapped[str | None] = mapped_column(String(200))
+    topic: Mapped[str | None] = mapped_column(String(200))
+    feedback_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: The review queue's decision: None (open), ``resolved`` or ``ignored``.
+    review_state: Mapped[str | None] = mapped_column(String(16))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(80))
 
 
 # --- knowledge console ----------------------------------------------------------------

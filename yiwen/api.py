@@ -7,6 +7,7 @@ with a Chinese message the widget can show verbatim.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 import re
 import threading
@@ -20,6 +21,8 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from core import metrics
+
+log = logging.getLogger("yiwen.api")
 
 MAX_QUESTION_CHARS = 2000
 
@@ -151,6 +154,34 @@ def _engine(request: Request) -> Any:
     return get_engine()
 
 
+def _log_question(request: Request, question: str, ans: Any) -> None:
+    """Put an /api/ask question in the question log (masked there), like the bot's.
+
+    Why it never raises: the log serves the console; a database problem must not cost
+    the citizen the answer.
+    """
+    from bot.actions import review_log
+    from tickets.deps import STATE_KEY
+
+    state = getattr(request.app.state, STATE_KEY, None)
+    if state is None:  # the router mounted without the ticket service: nowhere to log
+        return
+    lead_doc, topic = review_log.lead_of(ans)
+    try:
+        review_log.record(
+            question=question,
+            answer=None if ans.abstained else ans.text,
+            abstained=bool(ans.abstained),
+            citations=list(ans.citations),
+            channel="api",
+            lead_doc=lead_doc,
+            topic=topic,
+            engine=state.db.engine,
+        )
+    except Exception:
+        log.exception("could not write /api/ask to the question log")
+
+
 @router.post("/api/ask", response_model=AskResponse, summary="回答政策问题（附出处）")
 async def ask(body: AskRequest, request: Request) -> AskResponse:
     engine = _engine(request)
@@ -163,6 +194,7 @@ async def ask(body: AskRequest, request: Request) -> AskResponse:
     metrics.QUESTION_SECONDS.labels(channel="api").observe(time.perf_counter() - started)
     outcome = "abstained" if ans.abstained else "answered"
     metrics.QUESTIONS.labels(channel="api", outcome=outcome).inc()
+    await run_in_threadpool(_log_question, request, body.question, ans)
     return AskResponse(
         answer=ans.text,
         citations=ans.citations,

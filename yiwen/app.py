@@ -34,6 +34,7 @@ from tickets.deps import STATE_KEY, ServiceState
 from tickets.main import create_app as create_ticket_app
 from yiwen.api import QuestionThrottle, question_throttled
 from yiwen.api import router as knowledge_router
+from yiwen.console import mount as mount_console
 from yiwen.console import routes as console_routes
 from yiwen.console.service import JobRunner
 from yiwen.health import install as install_health
@@ -131,6 +132,7 @@ def create_app(preload: bool = True, live: Any = None) -> FastAPI:
     install_health(app)
     console_routes.install(app, knowledge, runner)
     mount_widget(app)
+    mount_console(app)
     return app
 
 

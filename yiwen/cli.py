@@ -203,7 +203,8 @@ def shell(url: str | None) -> None:
 
 
 @main.command(
-    help="按保留期限清除个人数据：已送达的待发队列内容、对话事件、复核日志中的提问人标识。"
+    help="按保留期限清除个人数据：已送达的待发队列内容、对话事件、复核日志中的提问人标识；"
+    "超过 YIWEN_QUESTION_RETENTION_DAYS 天的提问记录。"
 )
 @click.option(
     "--older-than",
@@ -222,6 +223,7 @@ def purge(days: int) -> None:
         outbox_path=s.outbox_path,
         database_url=s.tickets.effective_database_url,
         tracker_store_url=s.rasa.tracker_store_url.strip(),
+        question_days=s.tickets.question_retention_days,
     )
     click.echo(f"保留期限 {days} 天：")
     for line in report.lines():

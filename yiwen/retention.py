@@ -8,8 +8,9 @@ older than DAYS:
   ``LOCAL-…`` reference and ticket number, so an old reference still resolves;
 - Rasa's stored conversation events (the SQL tracker store of the production profile,
   ``YIWEN_RASA_TRACKER_STORE_URL``), including forms that were filled in and cancelled;
-- who asked each question in the review log (sender id and channel); the question,
-  already phone-masked, stays for writing FAQ entries.
+- who asked each question in the question log (sender id and channel); the question,
+  already masked, stays for writing FAQ entries and for the console's statistics;
+- and, past ``question_retention_days`` (default 180), the logged questions themselves.
 
 Tickets themselves are not touched: they are the bureau's case records and follow its
 archive rules, not a chat retention period. Why a command and not a timer inside a
@@ -33,6 +34,7 @@ class PurgeReport:
     outbox_payloads: int = 0
     tracker_events: int = 0
     review_identities: int = 0
+    questions: int = 0
     tracker_store: str = "内存（重启即清空）"
 
     def lines(self) -> list[str]:
@@ -40,6 +42,7 @@ class PurgeReport:
             f"已送达的待发队列内容：清除 {self.outbox_payloads} 条",
             f"对话事件（{self.tracker_store}）：删除 {self.tracker_events} 条",
             f"复核日志中的提问人标识：清除 {self.review_identities} 条",
+            f"超过保留期限的提问记录：删除 {self.questions} 条",
         ]
 
 
@@ -101,20 +104,34 @@ def purge_review_identities(url: str, cutoff: dt.datetime) -> int:
         return int(result.rowcount or 0)
 
 
+def purge_questions(url: str, cutoff: dt.datetime) -> int:
+    """Delete logged questions older than ``cutoff`` (the question retention period)."""
+    from bot.actions.review_log import get_engine, review_log
+
+    with get_engine(url).begin() as conn:
+        result = conn.execute(review_log.delete().where(review_log.c.created_at < cutoff))
+        return int(result.rowcount or 0)
+
+
 def purge(
     days: int,
     *,
     outbox_path: Path,
     database_url: str,
     tracker_store_url: str = "",
+    question_days: int | None = None,
     now: dt.datetime | None = None,
 ) -> PurgeReport:
-    """Apply the retention policy (module docstring) to data older than ``days``."""
-    cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
+    """Apply the retention policy (module docstring) to data older than ``days``; logged
+    questions go after ``question_days`` (None keeps them)."""
+    now = now or dt.datetime.now(dt.UTC)
+    cutoff = now - dt.timedelta(days=days)
     report = PurgeReport()
     report.outbox_payloads = purge_outbox(outbox_path, cutoff)
     if tracker_store_url:
         report.tracker_store = make_url(tracker_store_url).get_backend_name()
         report.tracker_events = purge_tracker_events(tracker_store_url, cutoff)
     report.review_identities = purge_review_identities(database_url, cutoff)
+    if question_days is not None:
+        report.questions = purge_questions(database_url, now - dt.timedelta(days=question_days))
     return report

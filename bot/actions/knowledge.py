@@ -5,7 +5,8 @@ low-confidence or out-of-scope message. The engine (``retrieval.engine``) is
 preloaded when the action server starts (see :mod:`bot.actions.startup`); it
 runs on one dedicated worker thread so CPU-bound retrieval never blocks the
 action server's event loop and calls into the engine are never concurrent.
-Abstentions and feedback go to the review log.
+Every question, its lead and the citizen's later rating go to the question log
+(``review_log``), which the staff console reads.
 """
 
 from __future__ import annotations
@@ -70,9 +71,17 @@ def _channel(tracker: Tracker) -> str | None:
 
 
 async def _log(**entry: Any) -> None:
-    """Write to the review log; a database problem must never break the chat turn."""
+    """Write to the question log; a database problem must never break the chat turn."""
     try:
         await asyncio.to_thread(lambda: review_log.record(**entry))
+    except Exception:
+        logger.exception("could not write to the review log")
+
+
+async def _rate(**entry: Any) -> None:
+    """Attach a rating to its logged question; never breaks the chat turn either."""
+    try:
+        await asyncio.to_thread(lambda: review_log.rate(**entry))
     except Exception:
         logger.exception("could not write to the review log")
 
@@ -133,6 +142,16 @@ class ActionAnswerFromKnowledge(Action):
                 SlotSet("kb_abstained", True),
             ]
         payload = getattr(answer, "payload", None)
+        lead_doc, topic = review_log.lead_of(answer)
+        await _log(
+            question=question,
+            answer=answer.text,
+            abstained=False,
+            citations=citations,
+            lead_doc=lead_doc,
+            topic=topic,
+            **meta,
+        )
         if payload:
             # One message, text and structure: the widget draws the card from
             # ``custom``, plain clients read the text rendered from it.
@@ -150,7 +169,7 @@ class ActionAnswerFromKnowledge(Action):
 
 
 class ActionRecordFeedback(Action):
-    """有帮助 / 没帮助 on the last answer → review log."""
+    """有帮助 / 没帮助 on the last answer → its row in the question log."""
 
     def name(self) -> str:
         return "action_record_feedback"
@@ -166,7 +185,7 @@ class ActionRecordFeedback(Action):
             helpful = not _NEGATIVE_FEEDBACK.search(text)
         question = tracker.get_slot("kb_question")
         if question:
-            await _log(
+            await _rate(
                 question=question,
                 answer=tracker.get_slot("kb_answer"),
                 abstained=bool(tracker.get_slot("kb_abstained")),

@@ -1,7 +1,10 @@
-"""Review log: helpful/unhelpful feedback and every abstained question.
+"""Question log (the ``review_log`` table): every question asked, its lead, and the
+citizen's later 有帮助/没帮助.
 
-Staff read it (``yiwen misses``) to write FAQ entries for what citizens
-actually ask. It lives in the app database (``YIWEN_DATABASE_URL``), whose schema
+Staff read it (``yiwen misses``, the console's 待改进 and 统计) to write FAQ entries for
+what citizens actually ask. A rating updates the row of the question it rates (same
+sender, same masked question, the newest), so one row is one question and the
+statistics need no joins. It lives in the app database (``YIWEN_DATABASE_URL``), whose schema
 Alembic owns: the table is the ticket service's model ``tickets.models.ReviewEntry``,
 and the first use of a database here runs the same locked ``upgrade head`` as the app
 does at start (unless ``YIWEN_RUN_MIGRATIONS=false``), so the action server works when it
@@ -13,13 +16,13 @@ channel) after the retention period.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import click
-from sqlalchemy import Engine, Table, create_engine, insert, or_, select
+from sqlalchemy import Engine, Table, create_engine, insert, or_, select, update
 from sqlalchemy.engine import make_url
 
 from bot.actions.parsing.phone import digits_from_chinese
@@ -51,6 +54,29 @@ def get_engine(url: str | None = None) -> Engine:
     return _engine(url or get_settings().tickets.effective_database_url)
 
 
+#: How long after a question its rating is still matched to it; later, a rating is a row
+#: of its own (the question is no longer in the conversation's memory anyway).
+RATING_WINDOW = timedelta(days=1)
+
+
+def mask_question(question: str) -> str:
+    """The question as stored: spelled-out numbers (一三九…) as digits first, so the
+    shared masking (phones, ID numbers, 我叫… names) sees them."""
+    return mask_text(digits_from_chinese(question))
+
+
+def lead_of(answer: Any) -> tuple[str | None, str | None]:
+    """(document id, title) of an engine answer's lead, or (None, None) for an abstention."""
+    if answer is None or getattr(answer, "abstained", True):
+        return None, None
+    hits = getattr(answer, "hits", None) or []
+    if not hits:
+        return None, None
+    lead = hits[0]
+    doc, title = getattr(lead, "doc", None), getattr(lead, "title", None)
+    return (str(doc)[:200] if doc else None), (str(title)[:200] if title else None)
+
+
 def record(
     *,
     question: str,
@@ -60,23 +86,78 @@ def record(
     feedback: Feedback | None = None,
     sender_id: str | None = None,
     channel: str | None = None,
+    lead_doc: str | None = None,
+    topic: str | None = None,
     url: str | None = None,
+    engine: Engine | None = None,
 ) -> int:
-    """Append one entry and return its id."""
+    """Append one entry and return its id (``engine``: the caller's, e.g. the app's)."""
+    now = datetime.now(UTC)
     row = {
-        "created_at": datetime.now(UTC),
+        "created_at": now,
         "sender_id": sender_id,
         "channel": channel,
-        # Spelled-out numbers (一三九…) as digits first, so the shared masking sees them.
-        "question": mask_text(digits_from_chinese(question)),
+        "question": mask_question(question),
         "answer": answer,
         "abstained": abstained,
         "feedback": feedback,
+        "feedback_at": now if feedback else None,
         "citations": list(citations or []),
+        "lead_doc": lead_doc,
+        "topic": topic,
     }
-    with get_engine(url).begin() as conn:
+    with (engine or get_engine(url)).begin() as conn:
         result = conn.execute(insert(review_log).values(**row))
         return int(result.inserted_primary_key[0])
+
+
+def rate(
+    *,
+    question: str,
+    feedback: Feedback,
+    sender_id: str | None,
+    channel: str | None = None,
+    answer: str | None = None,
+    abstained: bool = False,
+    citations: list[str] | None = None,
+    url: str | None = None,
+) -> int:
+    """Attach a rating to the logged question it rates; the latest rating wins.
+
+    The question is found by sender and masked text among the last day's rows; a rating
+    that finds none (a question asked before the log recorded every question) becomes a
+    row of its own, as ratings always were. Returns the row's id.
+    """
+    engine = get_engine(url)
+    now = datetime.now(UTC)
+    masked = mask_question(question)
+    if sender_id:
+        with engine.begin() as conn:
+            found = conn.execute(
+                select(review_log.c.id)
+                .where(review_log.c.sender_id == sender_id)
+                .where(review_log.c.question == masked)
+                .where(review_log.c.created_at >= now - RATING_WINDOW)
+                .order_by(review_log.c.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if found is not None:
+                conn.execute(
+                    update(review_log)
+                    .where(review_log.c.id == found)
+                    .values(feedback=feedback, feedback_at=now)
+                )
+                return int(found)
+    return record(
+        question=question,
+        answer=answer,
+        abstained=abstained,
+        citations=citations,
+        feedback=feedback,
+        sender_id=sender_id,
+        channel=channel,
+        url=url,
+    )
 
 
 def _as_dict(row: Any) -> dict[str, Any]:

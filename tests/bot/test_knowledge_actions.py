@@ -71,7 +71,10 @@ def test_answer_is_cited_and_offers_feedback(engine: StubEngine, domain: dict[st
     buttons = domain["responses"]["utter_knowledge_answer"][0]["buttons"]
     assert [b["title"] for b in buttons] == ["有帮助", "没帮助"]
     assert slots_of(events)["kb_citations"] == ["《促进个体工商户发展条例》第十三条"]
-    assert review_log.list_entries() == []  # answers are logged when rated
+    # Every question is logged (the console's statistics), answered ones too.
+    [entry] = review_log.list_entries()
+    assert entry["abstained"] is False and entry["feedback"] is None
+    assert entry["citations"] == ["《促进个体工商户发展条例》第十三条"]
 
 
 def test_answer_carries_its_payload(monkeypatch: pytest.MonkeyPatch, domain: dict) -> None:
@@ -152,10 +155,22 @@ def test_feedback_goes_to_the_review_log(engine: StubEngine, domain: dict[str, A
     typed = user_message("答非所问", "feedback", 0.8)
     run(ActionRecordFeedback(), make_tracker(slots, typed), domain)
 
-    entries = review_log.list_entries()
-    assert [e["feedback"] for e in entries] == ["unhelpful", "helpful", "unhelpful"]
-    assert all(e["citations"] == ["《促进个体工商户发展条例》第十三条"] for e in entries)
-    assert [m["feedback"] for m in review_log.list_misses()] == ["unhelpful", "unhelpful"]
+    # One row per question: each rating updates it, the latest one wins.
+    [entry] = review_log.list_entries()
+    assert entry["question"] == "个转企能保留字号吗" and entry["feedback"] == "unhelpful"
+    assert entry["citations"] == ["《促进个体工商户发展条例》第十三条"]
+    assert entry["feedback_at"] is not None
+    assert [m["feedback"] for m in review_log.list_misses()] == ["unhelpful"]
+
+
+def test_rating_without_its_logged_question_is_a_row_of_its_own(
+    engine: StubEngine, domain: dict[str, Any]
+) -> None:
+    slots = {"kb_question": "个转企能保留字号吗", "kb_abstained": False, "kb_citations": []}
+    good = user_message("有帮助", "feedback", 0.9, {"feedback": "helpful"})
+    run(ActionRecordFeedback(), make_tracker(slots, good), domain)
+    [entry] = review_log.list_entries()
+    assert entry["feedback"] == "helpful" and entry["question"] == "个转企能保留字号吗"
 
 
 def test_misses_command_lists_the_log(engine: StubEngine, domain: dict[str, Any]) -> None:

@@ -62,7 +62,7 @@ def test_queue_page_renders_hostile_text_as_text(server: Server, browser: Any) -
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(f"{server.base_url}/staff")
-    assert "工作人员队列" in page.title()
+    assert "工作人员控制台" in page.title()
     page.fill("#token", token)
     page.click("#login button[type=submit]")
     page.wait_for_selector(f"#rows tr:has-text('{ticket_no}')")

@@ -80,12 +80,15 @@
       return;
     }
     showError("");
-    $("whoami").textContent = "当前：" + me.name + "（" + (me.county || "管理员") + "）";
+    const roleName = { admin: "管理员", editor: "知识编辑" }[me.role] || me.role;
+    $("whoami").textContent = "当前：" + me.name + "（" + (me.county || roleName) + "）";
     $("f-county-label").hidden = me.role !== "admin";
     $("d-assign").hidden = true;
     $("app").hidden = false;
+    // The console shell (console/shell.js) builds the tabs this role may use.
+    document.dispatchEvent(new CustomEvent("yiwen:login", { detail: me }));
     page = 1;
-    await loadQueue();
+    if (me.role === "admin" || me.role === "county") await loadQueue();
   }
 
   function logout() {
@@ -96,6 +99,7 @@
     $("detail").hidden = true;
     $("whoami").textContent = "";
     clear($("rows"));
+    document.dispatchEvent(new CustomEvent("yiwen:logout"));
   }
 
   async function loadQueue(event) {
