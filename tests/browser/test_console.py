@@ -192,10 +192,6 @@ def test_editor_sees_no_tickets_tab(browser: Any, app: App) -> None:
     assert httpx.get(f"{app.url}/api/staff/export/tickets.csv", headers=headers).status_code == 403
 
 
-@pytest.mark.xfail(
-    reason="the editor's 403 on tickets comes with the editor role (branch console-knowledge)",
-    strict=False,
-)
 def test_editor_gets_403_on_tickets(app: App) -> None:
     headers = {"Authorization": f"Bearer {app.editor}"}
     assert httpx.get(f"{app.url}/api/staff/tickets", headers=headers).status_code == 403

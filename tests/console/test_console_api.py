@@ -2,7 +2,7 @@
 FAQ edit and rollback, Excel round trip, repeal by date, roles and audit.
 
 The app runs on TestClient with its lifespan (migrations, job worker). The engine the
-app answers from is swapped by the job itself (``yiwen.app`` sets ``app.state.engine``
+app answers from is swapped by the job itself (``yiwen.app`` tells ``app.state.live``
 after each build), so no reload happens in the test.
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -101,7 +102,8 @@ class StubEngine:
 
 
 def test_api_ask_questions_are_logged_masked(console: Console) -> None:
-    console.client.app.state.engine = StubEngine()  # type: ignore[attr-defined]
+    # The app reads the engine through its holder (retrieval.live.LiveEngine).
+    console.client.app.state.live = SimpleNamespace(current=StubEngine())  # type: ignore[attr-defined]
     r = console.client.post("/api/ask", json={"question": "我叫王小二，13912345678，个转企可以吗"})
     assert r.status_code == 200, r.text
     with console.engine.connect() as conn:

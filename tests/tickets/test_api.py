@@ -401,7 +401,7 @@ def test_staff_page_is_served_with_strict_headers(server: Server) -> None:
     with server.client() as client:
         page = client.get("/staff")
         script = client.get("/staff/static/staff.js")
-    assert page.status_code == 200 and "工作人员队列" in page.text
+    assert page.status_code == 200 and "工作人员控制台" in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-content-type-options"] == "nosniff"
     assert script.status_code == 200
