@@ -149,14 +149,18 @@ class Topology:
     def tracker(self, sender: str) -> dict[str, Any]:
         """The conversation as stored (admin API on loopback, any ready replica)."""
         token = (self.dir / "data" / "secrets" / "rasa_auth_token").read_text().strip()
-        for row in self.ps():
-            if row["kind"] == "rasa" and row["healthy"]:
+        for proc in self.plan()["procs"]:
+            if proc["kind"] != "rasa":
+                continue
+            try:
                 r = httpx.get(
-                    f"http://127.0.0.1:{row['port']}/conversations/{sender}/tracker",
+                    f"http://127.0.0.1:{proc['port']}/conversations/{sender}/tracker",
                     params={"token": token},
                     timeout=10,
                 )
-                r.raise_for_status()
+            except httpx.HTTPError:
+                continue  # this replica is down or restarting
+            if r.status_code == 200:
                 return r.json()
         raise AssertionError("no Rasa replica is ready")
 
@@ -175,7 +179,11 @@ class Topology:
         lines = self.access_log()[before:]
         line = next(x for x in reversed(lines) if "/webhooks/rest/webhook" in x)
         port = int(re.findall(r"127\.0\.0\.1:(\d+)", line.split("upstream=")[1])[-1])
-        return next(r["name"] for r in self.ps() if r["kind"] == "rasa" and r["port"] == port)
+        return next(p["name"] for p in self.plan()["procs"] if p["port"] == port)
+
+    def plan(self) -> dict[str, Any]:
+        """``topology.json``: names, kinds and ports (they never change while it runs)."""
+        return json.loads((self.dir / "data" / "prod" / "topology.json").read_text("utf-8"))
 
 
 async def load(
