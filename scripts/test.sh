@@ -22,6 +22,8 @@ if ! port_open 6379; then
 fi
 
 if [ -x scripts/setup-browser.sh ]; then scripts/setup-browser.sh || exit 1; fi
+# nginx, and the PostgreSQL / Redis server binaries the topology tests start on their own.
+if [ -x scripts/setup-nginx.sh ]; then scripts/setup-nginx.sh || exit 1; fi
 
 echo "==> ruff"
 .venv/app/bin/ruff check . || exit 1
@@ -72,6 +74,10 @@ fi
 #   [S] the security probes' shared `yiwen up`   [W] the browser tests' `yiwen up`
 #   [R] the REST end-to-end stack (and any other model test)   [X] the WeChat stack
 #   [C] `rasa data validate` and `rasa test` on the test stories.
+#   [T] the production topology (`yiwen up --prod`: nginx, 2 Rasa and 2 action replicas
+#       under supervisord, on PostgreSQL and Redis instances of its own): kill -9 under
+#       load, store outages, an index swap. Its replicas inherit the stream's priority;
+#       the other stacks yield to it, because its tests time each turn.
 # On two cores most of a stack's time is waiting, so the streams fill each other's gaps.
 # The index build runs at a lower priority, so the training (the longer path before the
 # stacks) gets the cores first.
@@ -88,22 +94,24 @@ echo "==> pytest [1]：不需要 Rasa 模型的测试（与模型训练并行）
 stream 1 0 -m "not rasa" -q &
 s1=$!
 wait_for_model
-echo "==> pytest [S] 安全探测 [W] 浏览器 [R] REST [X] 微信 [C] Rasa CLI：真实 Rasa 对话栈"
+echo "==> pytest [T] 生产拓扑 [S] 安全探测 [W] 浏览器 [R] REST [X] 微信 [C] Rasa CLI：真实 Rasa 对话栈"
 declare -A streams=()
+stream T 0 -m rasa tests/topology -v &
+streams[T]=$!
 stream S 0 -m rasa tests/security -v &
 streams[S]=$!
 stream W 0 -m rasa tests/browser -v &
 streams[W]=$!
 stream X 0 -m rasa tests/channels/test_wechat_e2e.py -v &
 streams[X]=$!
-stream R 0 -m rasa --ignore tests/security --ignore tests/browser \
+stream R 0 -m rasa --ignore tests/security --ignore tests/browser --ignore tests/topology \
   --ignore tests/channels/test_wechat_e2e.py --ignore tests/bot/test_rasa_cli.py -v &
 streams[R]=$!
 stream C 5 -m rasa tests/bot/test_rasa_cli.py -v &
 streams[C]=$!
 failed=()
 wait "$s1" || failed+=("[1]")
-for tag in S W X R C; do
+for tag in T S W X R C; do
   wait "${streams[$tag]}" || failed+=("[$tag]")
 done
 if [ ${#failed[@]} -gt 0 ]; then

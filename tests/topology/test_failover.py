@@ -151,7 +151,10 @@ def test_replica_dies_while_the_submit_action_is_in_flight(topology: Topology) -
     time.sleep(0.5)
     topology.signal_group("app", signal.SIGCONT)
     t.join(timeout=30)
-    assert result and not result[0].failed, result
+    # The reply may take longer than an ordinary turn (the ticket API was held, and the
+    # retry waits for the dead replica's lock ticket to expire), but it comes, and says
+    # the complaint was filed.
+    assert result and result[0].status == 200 and "投诉已提交" in result[0].texts[0], result
     assert topology.tickets_of(sender) == 1
     events = topology.tracker(sender)["events"]
     users = [e["text"] for e in events if e["event"] == "user"]
