@@ -90,10 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = REPO / "var" / "bench-prod"
     data.mkdir(parents=True, exist_ok=True)
-    index = REPO / "var" / "index"
-    if index.exists() and not (data / "index").exists():
-        (data / "index").symlink_to(index.resolve(), target_is_directory=True)
     env = dict(os.environ)
+    # The index `make run` built (var/index), else the test suite's over the core corpus.
+    index = REPO / "var" / "index"
+    if not index.exists():
+        index = REPO / "var" / "test-data" / "index"
+        env["YIWEN_CORPUS_DIRS"] = json.dumps([str(REPO.parent / "shared" / "corpus" / "core")])
+    if not (data / "index").exists():
+        (data / "index").symlink_to(index.resolve(), target_is_directory=True)
     env.update(
         YIWEN_DATA_DIR=str(data),
         YIWEN_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/yiwen_bench",

@@ -40,6 +40,7 @@ from wechatpy.utils import check_signature
 
 from channels.metrics import serve as serve_metrics
 from channels.metrics import timed_turn
+from channels.webchat.readiness import refusal as replica_refusal
 from channels.webchat.rest import PairedCollectingOutputChannel
 from channels.wechat_api import (
     AccessTokenProvider,
@@ -154,6 +155,11 @@ class WeChatInput(InputChannel):
                 return response.text("WeChat channel not configured: set YIWEN_WECHAT_TOKEN", 503)
             if request.method == "GET":
                 return self._verify(request)
+            # No model or a store down (channels/webchat/readiness.py): 503 lets nginx
+            # hand the push to another replica; WeChat itself retries a 5xx.
+            refusal = await replica_refusal(request.app)
+            if refusal is not None:
+                return response.text(refusal[1], refusal[0])
             try:
                 return await self._receive(request)
             except BadRequest as exc:
