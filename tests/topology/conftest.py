@@ -176,8 +176,13 @@ class Topology:
         before = len(self.access_log())
         turn = self.say(sender, "你好")
         assert not turn.failed, turn
-        lines = self.access_log()[before:]
-        line = next(x for x in reversed(lines) if "/webhooks/rest/webhook" in x)
+        deadline = time.time() + 5  # nginx logs the request just after it answered
+        while True:
+            lines = [x for x in self.access_log()[before:] if "/webhooks/rest/webhook" in x]
+            if lines or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        line = lines[-1]
         port = int(re.findall(r"127\.0\.0\.1:(\d+)", line.split("upstream=")[1])[-1])
         return next(p["name"] for p in self.plan()["procs"] if p["port"] == port)
 
