@@ -98,16 +98,16 @@ echo "==> pytest [T] 生产拓扑 [S] 安全探测 [W] 浏览器 [R] REST [X] �
 declare -A streams=()
 stream T 0 -m rasa tests/topology -v &
 streams[T]=$!
-stream S 0 -m rasa tests/security -v &
+stream S 3 -m rasa tests/security -v &
 streams[S]=$!
-stream W 0 -m rasa tests/browser -v &
+stream W 3 -m rasa tests/browser -v &
 streams[W]=$!
-stream X 0 -m rasa tests/channels/test_wechat_e2e.py -v &
+stream X 3 -m rasa tests/channels/test_wechat_e2e.py -v &
 streams[X]=$!
-stream R 0 -m rasa --ignore tests/security --ignore tests/browser --ignore tests/topology \
+stream R 3 -m rasa --ignore tests/security --ignore tests/browser --ignore tests/topology \
   --ignore tests/channels/test_wechat_e2e.py --ignore tests/bot/test_rasa_cli.py -v &
 streams[R]=$!
-stream C 5 -m rasa tests/bot/test_rasa_cli.py -v &
+stream C 8 -m rasa tests/bot/test_rasa_cli.py -v &
 streams[C]=$!
 failed=()
 wait "$s1" || failed+=("[1]")

@@ -185,7 +185,7 @@ def run_prod(print_only: bool = False, startup_timeout: float = 600.0) -> int:
                 elif time.time() - started > startup_timeout:
                     print("警告：部分进程仍未就绪，见 yiwen ps 和 var/…/prod/logs。", flush=True)
                     announced = True
-            time.sleep(1)
+            time.sleep(3)
         return 0 if stopping else (child.returncode or 1)
     finally:
         if child.poll() is None:

@@ -68,6 +68,8 @@ class Topology:
     proc: subprocess.Popen[bytes]
     log: Path
     turns: list[Turn] = field(default_factory=list)
+    #: sender → the replica that answered it at the first try (from the access log).
+    owners: dict[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ operations
     def ps(self) -> list[dict[str, Any]]:
@@ -80,20 +82,44 @@ class Topology:
     def row(self, name: str) -> dict[str, Any]:
         return next(r for r in self.ps() if r["name"] == name)
 
+    def ready(self, proc: dict[str, Any]) -> bool:
+        """One process's own readiness check (what ``yiwen ps`` asks, without its start-up
+        cost: a ``yiwen`` process per poll would take a core from the replicas loading)."""
+        path = {
+            "rasa": "/status",
+            "actions": "/health",
+            "app": "/healthz",
+            "nginx": "/nginx-alive",
+        }[proc["kind"]]
+        token = (self.dir / "data" / "secrets" / "rasa_auth_token").read_text().strip()
+        try:
+            r = httpx.get(
+                f"http://127.0.0.1:{proc['port']}{path}", params={"token": token}, timeout=3
+            )
+        except httpx.HTTPError:
+            return False
+        return r.status_code == 200
+
     def wait_healthy(self, names: list[str] | None = None, seconds: float = 420) -> None:
         deadline = time.time() + seconds
-        rows: list[dict[str, Any]] = []
+        waiting: list[str] = []
         while time.time() < deadline:
             assert self.proc.poll() is None, self.log.read_text("utf-8", errors="replace")[-3000:]
             try:
-                rows = self.ps()
-            except (AssertionError, json.JSONDecodeError):
-                rows = []
-            wanted = [r for r in rows if names is None or r["name"] in names]
-            if wanted and all(r["healthy"] for r in wanted):
-                return
-            time.sleep(2)
-        raise AssertionError(f"not healthy after {seconds} s: {rows}\n{self.logs()}")
+                procs = self.plan()["procs"]
+            except (OSError, ValueError):
+                procs = []
+            waiting = [
+                p["name"]
+                for p in procs
+                if (names is None or p["name"] in names) and not self.ready(p)
+            ]
+            if procs and not waiting:
+                rows = self.ps()  # and supervisord agrees: every program is running
+                if all(r["healthy"] for r in rows if names is None or r["name"] in names):
+                    return
+            time.sleep(3)
+        raise AssertionError(f"not healthy after {seconds} s: {waiting}\n{self.logs()}")
 
     def logs(self) -> str:
         parts = []
@@ -182,9 +208,11 @@ class Topology:
             if lines or time.time() > deadline:
                 break
             time.sleep(0.05)
-        line = lines[-1]
-        port = int(re.findall(r"127\.0\.0\.1:(\d+)", line.split("upstream=")[1])[-1])
-        return next(p["name"] for p in self.plan()["procs"] if p["port"] == port)
+        tried = re.findall(r"127\.0\.0\.1:(\d+)", lines[-1].split("upstream=")[1])
+        name = next(p["name"] for p in self.plan()["procs"] if p["port"] == int(tried[-1]))
+        if len(tried) == 1:
+            self.owners[sender] = name
+        return name
 
     def plan(self) -> dict[str, Any]:
         """``topology.json``: names, kinds and ports (they never change while it runs)."""

@@ -136,37 +136,6 @@ def test_killing_an_action_server_under_load(topology: Topology) -> None:
     assert topology.row(victim)["pid"] != old_pid
 
 
-def test_replica_dies_while_the_submit_action_is_in_flight(topology: Topology) -> None:
-    sender = _senders_on(topology, "rasa-2", 1, "inflight")[0]
-    for text in FORM_OPENING + FORM_REST:
-        assert not topology.say(sender, text).failed, text
-    sent_before = sum(e["event"] == "user" for e in topology.tracker(sender)["events"])
-    # Hold the ticket API still so the submission is in flight when the replica dies.
-    topology.signal_group("app", signal.SIGSTOP)
-    result: list[Turn] = []
-    t = threading.Thread(target=lambda: result.append(topology.say(sender, "确认提交")))
-    t.start()
-    time.sleep(1.0)
-    topology.kill("rasa-2")
-    time.sleep(0.5)
-    topology.signal_group("app", signal.SIGCONT)
-    t.join(timeout=30)
-    # The reply may take longer than an ordinary turn (the ticket API was held, and the
-    # retry waits for the dead replica's lock ticket to expire), but it comes, and says
-    # the complaint was filed.
-    assert result and result[0].status == 200 and "投诉已提交" in result[0].texts[0], result
-    assert topology.tickets_of(sender) == 1
-    events = topology.tracker(sender)["events"]
-    users = [e["text"] for e in events if e["event"] == "user"]
-    assert len(users) == sent_before + 1 and users[-1] == "确认提交", users
-    r = redis.Redis.from_url(topology.redis.url(1))
-    deadline = time.time() + 15
-    while r.keys("*lock*") and time.time() < deadline:
-        time.sleep(0.5)
-    assert r.keys("*lock*") == []
-    topology.wait_healthy(["rasa-2"], seconds=300)
-
-
 NEW_AMOUNT = "3.7万元"  # in no other document
 NEW_TITLE = "江门市个体工商户数字化转型奖励试行办法"
 
@@ -260,6 +229,38 @@ def _actions(topology: Topology) -> list[dict[str, Any]]:
     return [p for p in plan["procs"] if p["kind"] == "actions"]
 
 
+def test_replica_dies_while_the_submit_action_is_in_flight(topology: Topology) -> None:
+    sender = _senders_on(topology, "rasa-2", 1, "inflight")[0]
+    for text in FORM_OPENING + FORM_REST:
+        assert not topology.say(sender, text).failed, text
+    sent_before = sum(e["event"] == "user" for e in topology.tracker(sender)["events"])
+    # Hold the ticket API still so the submission is in flight when the replica dies.
+    topology.signal_group("app", signal.SIGSTOP)
+    result: list[Turn] = []
+    t = threading.Thread(target=lambda: result.append(topology.say(sender, "确认提交")))
+    t.start()
+    time.sleep(1.0)
+    topology.kill("rasa-2")
+    time.sleep(0.5)
+    topology.signal_group("app", signal.SIGCONT)
+    t.join(timeout=30)
+    # The reply may take longer than an ordinary turn (the ticket API was held, and the
+    # retry waits for the dead replica's lock ticket to expire), but it comes, and says
+    # the complaint was filed.
+    assert result and result[0].status == 200 and "投诉已提交" in result[0].texts[0], result
+    assert topology.tickets_of(sender) == 1
+    events = topology.tracker(sender)["events"]
+    users = [e["text"] for e in events if e["event"] == "user"]
+    assert len(users) == sent_before + 1 and users[-1] == "确认提交", users
+    r = redis.Redis.from_url(topology.redis.url(1))
+    deadline = time.time() + 15
+    while r.keys("*lock*") and time.time() < deadline:
+        time.sleep(0.5)
+    assert r.keys("*lock*") == []
+    # rasa-2 reloads its model in the background; the tests after this one need only
+    # one replica (nginx hands rasa-2's conversations to rasa-1 meanwhile).
+
+
 def _unavailable_reply(turn: Turn) -> None:
     """A store outage: 503 and an apology that names the hotline, never an empty reply."""
     assert turn.status == 503, turn
@@ -312,14 +313,19 @@ def test_a_replica_with_a_broken_model_gets_no_traffic(topology: Topology) -> No
 
     from supervisor.xmlrpc import SupervisorTransport
 
-    senders = _senders_on(topology, "rasa-2", 4, "broken")
+    # rasa-2 may still be reloading (killed above): its senders as first seen.
+    senders = [s for s, owner in topology.owners.items() if owner == "rasa-2"][:4]
+    assert len(senders) >= 2, topology.owners
     prod = topology.dir / "data" / "prod"
     sock = f"unix://{prod / 'supervisor.sock'}"
     server = xmlrpc.client.ServerProxy(
         "http://127.0.0.1", transport=SupervisorTransport(None, None, serverurl=sock)
     )
     port = topology.port_of("rasa-2")
-    server.supervisor.stopProcess("rasa-2")
+    try:
+        server.supervisor.stopProcess("rasa-2")
+    except xmlrpc.client.Fault:  # already stopped or between restarts
+        pass
     broken = topology.dir / "broken.tar.gz"
     broken.write_bytes(b"this is not a model")
     repo = Path(__file__).resolve().parents[2]
