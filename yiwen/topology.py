@@ -16,8 +16,10 @@ Why the numbers below agree (Rasa 3.6 OSS, see README "Production profile"):
 * A replica killed mid-turn leaves its lock ticket in Redis; the conversation's next
   turn waits until it expires. ``TICKET_LOCK_LIFETIME`` = ``lock_lifetime_s`` (5 s),
   the action call is cut at ``ACTION_TIMEOUT_S`` (< the lifetime, so a held lock
-  always belongs to a live turn), and nginx waits ``PUBLIC_READ_TIMEOUT_S`` for a
-  reply: lifetime + one turn, under the 10 s a citizen is asked to wait.
+  always belongs to a live turn), a submit action gives the ticket API
+  ``TICKET_TIMEOUT_S`` (< the action timeout, so a slow ticket API still leaves time to
+  answer with the outbox's LOCAL reference), and nginx waits ``PUBLIC_READ_TIMEOUT_S``
+  for a reply: lifetime + one turn, under the 10 s a citizen is asked to wait.
 * Each replica runs one Sanic worker and one TensorFlow / BLAS thread, so N replicas
   on N cores do not fight over them.
 """
@@ -40,6 +42,10 @@ from core.settings import REPO_ROOT, Settings, child_environment, get_settings
 ACTION_TIMEOUT_S = 4
 #: Seconds nginx waits for a chat reply: the lock lifetime plus a slow turn.
 PUBLIC_READ_TIMEOUT_S = 9
+#: Seconds a submit action waits for the ticket API before it keeps the complaint in its
+#: outbox and answers with a LOCAL reference: inside ACTION_TIMEOUT_S, or the citizen
+#: would get no reply at all when the ticket API is slow.
+TICKET_TIMEOUT_S = 2.5
 #: Per-replica environment: one Sanic worker, one TF / BLAS thread.
 REPLICA_THREADS = {
     "SANIC_WORKERS": "1",
@@ -150,6 +156,7 @@ def plan(settings: Settings | None = None, root: Path = REPO_ROOT) -> Plan:
                 env={
                     "YIWEN_TICKET_API_URL": f"http://127.0.0.1:{settings.server.port}",
                     "YIWEN_ACTIONS_PRELOAD": "1",
+                    "YIWEN_TICKET_TIMEOUT": str(TICKET_TIMEOUT_S),
                     "YIWEN_ACTIONS_METRICS_PORT": str(metrics + 20),
                     **REPLICA_THREADS,
                 },

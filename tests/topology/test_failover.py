@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import threading
 import time
@@ -245,9 +246,14 @@ def test_replica_dies_while_the_submit_action_is_in_flight(topology: Topology) -
     topology.signal_group("app", signal.SIGCONT)
     t.join(timeout=30)
     # The reply may take longer than an ordinary turn (the ticket API was held, and the
-    # retry waits for the dead replica's lock ticket to expire), but it comes, and says
-    # the complaint was filed.
-    assert result and result[0].status == 200 and "投诉已提交" in result[0].texts[0], result
+    # retry waits for the dead replica's lock ticket to expire), but it comes: the ticket
+    # number, or the LOCAL reference of a submission kept in the outbox.
+    assert result and result[0].status == 200 and result[0].texts, result
+    assert re.search(r"JM\d{4}-\d{6}|LOCAL-", "\n".join(result[0].texts)), result
+    deadline = time.time() + 60  # an outbox item is retried within 20 s
+    while topology.tickets_of(sender) == 0 and time.time() < deadline:
+        time.sleep(1)
+    time.sleep(3)
     assert topology.tickets_of(sender) == 1
     events = topology.tracker(sender)["events"]
     users = [e["text"] for e in events if e["event"] == "user"]
