@@ -249,7 +249,7 @@ def test_repeal_date_yesterday_demotes_and_labels(browser: Any, app: App) -> Non
 def test_disabled_document_is_no_longer_cited(browser: Any, app: App) -> None:
     page = _login(browser, app, app.editor, "#documents")
     _open_document(page)
-    page.click("#d-actions button:text-is('停用')")
+    page.click("#doc-actions button:text-is('停用')")
     _wait_job_done(page, "#doc-status")
     page.wait_for_selector(f"#panel-documents tbody tr:has-text('{TITLE}') td:text-is('已停用')")
     page.close()

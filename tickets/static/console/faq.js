@@ -1,7 +1,7 @@
 // 问答库: search, edit (a seed entry becomes an override), disable, versions, Excel.
 // `#faq?new=<question>` (from 待改进) opens a new entry pre-filled with the question and,
 // as a suggested source, the best current article the hit test finds for it.
-import { el, errorBox, followJob } from "./dom.js";
+import { el, errorBox, fill, followJob } from "./dom.js";
 
 export async function mount(container, api) {
   const me = await api("/api/staff/me");
@@ -84,7 +84,7 @@ export async function mount(container, api) {
       ? [el("button", { type: "button", id: "faq-approve", onclick: () => run(api(`/api/staff/faq/${encodeURIComponent(item.id)}/approve`, { method: "POST" })) }, "审核通过"),
         el("button", { type: "button", id: "faq-reject", onclick: () => run(api(`/api/staff/faq/${encodeURIComponent(item.id)}/reject`, { method: "POST" })) }, "退回")]
       : [];
-    editor.replaceChildren(el("h3", {}, isNew ? "新建条目" : `编辑 ${item.id}`), pendingNote, ...approve, form,
+    fill(editor, el("h3", {}, isNew ? "新建条目" : `编辑 ${item.id}`), pendingNote, ...approve, form,
       isNew ? null : el("button", { type: "button", onclick: () => run(api(`/api/staff/faq/${item.id}/disable${item.state === "disabled" ? "?enable=true" : ""}`, { method: "POST" })) }, item.state === "disabled" ? "启用" : "停用"),
       el("h4", {}, "版本历史"), history);
   }
