@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.settings import TicketsSettings
 from tests.netutil import free_port
-from tests.tickets.helpers import SERVICE_TOKEN, stop_server, wait_healthy
+from tests.tickets.helpers import SERVICE_TOKEN, stop_server
 from tickets.db import make_engine
 from tickets.services.auth import issue_token
 
@@ -99,6 +99,21 @@ class App:
             time.sleep(0.5)
 
 
+def _wait_started(proc: subprocess.Popen[bytes], url: str, log: Path, within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise TimeoutError(f"app did not start in {within:.0f} s:\n{log.read_text()[-3000:]}")
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     tmp = tmp_path_factory.mktemp("console-kb")
@@ -127,7 +142,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(proc, base, log_path)
+        # Start-up loads the encoder and builds the tiny index: seconds alone, minutes on
+        # a machine busy with other suites, hence the longer wait than wait_healthy's.
+        _wait_started(proc, base, log_path, within=420)
         engine = make_engine(TicketsSettings(database_url=database_url))
         now = dt.datetime.now(dt.UTC)
         with Session(engine) as session, session.begin():
