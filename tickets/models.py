@@ -336,6 +336,9 @@ class KbFaq(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(80))
+    #: Two-person publishing: an editor's proposed entry (``data``), ``by`` and ``at``,
+    #: waiting for an admin; the published fields above keep serving until approval.
+    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
 
 
 class KbVersion(Base):

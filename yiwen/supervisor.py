@@ -185,7 +185,8 @@ def run_all(startup_timeout: float = 600.0) -> int:
             print("\n邑问已启动：")
             print(f"  网页对话（演示页）：http://{s.host}:{s.port}/demo")
             print(f"  知识问答 / 工单 API 文档：http://{s.host}:{s.port}/docs")
-            print(f"  工作人员工单队列：http://{s.host}:{s.port}/staff")
+            print(f"  工作人员控制台：http://{s.host}:{s.port}/staff")
+            print("    创建令牌：.venv/app/bin/yiwen tokens create --role editor --name 姓名")
             print(
                 f"  提问示例：curl -s -X POST http://{s.host}:{s.port}/api/ask "
                 "-H 'Content-Type: application/json' -d '{\"question\": \"个转企有什么补贴？\"}'"

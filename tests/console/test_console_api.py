@@ -63,7 +63,11 @@ def _docx() -> bytes:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    root = tmp_path_factory.mktemp("console")
+    yield from make_env(tmp_path_factory.mktemp("console"))
+
+
+def make_env(root: Path, **settings: str) -> Iterator[dict[str, Any]]:
+    """The app on TestClient over the tmp corpus; ``settings`` are extra YIWEN_* values."""
     corpus, faq = root / "corpus", root / "faq"
     corpus.mkdir()
     faq.mkdir()
@@ -75,6 +79,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     mp.setenv("YIWEN_FAQ_DIR", str(faq))
     mp.setenv("YIWEN_CONSOLE_UPLOAD_MAX_BYTES", str(200_000))
     mp.delenv("YIWEN_DATABASE_URL", raising=False)
+    for key, value in settings.items():
+        mp.setenv(key, value)
     reset_settings()
     import retrieval.engine as engine_module
 

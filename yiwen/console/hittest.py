@@ -51,6 +51,8 @@ def explain(engine: Any, question: str, k: int = 10) -> dict[str, Any]:
                 "rank": i,
                 "citation": h.citation,
                 "doc": h.doc,
+                # The article label, so the FAQ editor can offer a hit as a source.
+                "clause": getattr(engine._by_id.get(h.chunk_id), "label", "") or "",
                 "kind": h.kind,
                 "score": round(h.score, 4),
                 "dense": round(h.dense, 4),

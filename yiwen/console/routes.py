@@ -404,6 +404,13 @@ def rollback(
             doc.version += 1
             doc.updated_at, doc.updated_by = now, actor.label
             after, new_version = service.document_snapshot(doc), doc.version
+        elif needs_approval(console, actor):
+            row = session.get(KbFaq, entity_id)
+            if row is None:
+                raise ConsoleError(404, msg("errors.faq_not_found", id=entity_id))
+            clean = {k: v for k, v in old.snapshot.items() if k not in ("state", "submitted_by")}
+            _propose(session, actor, clean, {}, row, now, f"rollback_v{version}")
+            return {"version": row.version, "job_id": None, "pending": _pending_view(row.pending)}
         else:
             row = session.get(KbFaq, entity_id)
             if row is None:
@@ -411,6 +418,7 @@ def rollback(
             before = service.faq_snapshot(row)
             _apply_faq(row, old.snapshot)
             row.state = old.snapshot.get("state", row.state)
+            row.pending = None
             row.version += 1
             row.updated_at, row.updated_by = now, actor.label
             after, new_version = service.faq_snapshot(row), row.version
@@ -493,9 +501,12 @@ def faq_items(session: Session, settings: KnowledgeSettings, q: str | None) -> l
     items: list[dict[str, Any]] = []
     for entry_id in sorted(set(seed) | set(rows)):
         if entry_id in rows:
-            item = service.faq_snapshot(rows[entry_id])
+            row = rows[entry_id]
+            item = service.faq_snapshot(row)
             item["origin"] = "seed_override" if entry_id in seed else "console"
-            item["version"] = rows[entry_id].version
+            item["version"] = row.version
+            if row.pending:
+                item["pending"] = _pending_view(row.pending)
         else:
             item = service.entry_dict(seed[entry_id])
             item.update(state="published", origin="seed", version=0)
@@ -532,7 +543,12 @@ def save_faq(
     create: bool,
     action: str = "edit",
 ) -> tuple[KbFaq, bool]:
-    """Create or change one entry (audited, versioned); returns (row, changed)."""
+    """Create or change one entry (audited, versioned); returns (row, changed).
+
+    With two-person publishing on, an editor's change is only proposed (``row.pending``,
+    audited as ``faq.submit``) and ``changed`` is False: nothing reaches the index
+    until an admin approves it.
+    """
     entry = service.validate_entry(data)
     clean = service.entry_dict(entry)
     seed = service.seed_entries(console.settings)
@@ -542,6 +558,14 @@ def save_faq(
     if not create and row is None and entry.id not in seed:
         raise ConsoleError(404, msg("errors.faq_not_found", id=entry.id))
     check_sources(session, engine, clean["sources"], today)
+    if needs_approval(console, actor):
+        if row is not None:
+            current: dict[str, Any] | None = service.faq_snapshot(row)
+        else:
+            current = service.entry_dict(seed[entry.id]) if entry.id in seed else None
+        if current is not None and {k: v for k, v in current.items() if k != "state"} == clean:
+            return row or KbFaq(id=entry.id, pending=None, **{**clean, "date": None}), False
+        return _propose(session, actor, clean, seed, row, now, action), False
     if row is None:
         base = service.entry_dict(seed[entry.id]) if entry.id in seed else None
         before = {**base, "state": "published"} if base else None
@@ -557,6 +581,8 @@ def save_faq(
         )
         _apply_faq(row, clean)
         session.add(row)
+        if base is not None:
+            _seed_version(session, row, base, now)
         action = "create" if create else action
     else:
         before = service.faq_snapshot(row)
@@ -580,6 +606,159 @@ def save_faq(
     return row, True
 
 
+def _seed_version(session: Session, row: KbFaq, base: dict[str, Any], now: dt.datetime) -> None:
+    """Keep the shipped text as version 1 when a seed entry is first overridden.
+
+    Why: without it the first edit of a shipped entry would have nothing to roll back to.
+    """
+    session.add(
+        KbVersion(
+            entity="faq",
+            entity_id=row.id,
+            version=1,
+            snapshot={**base, "state": "published"},
+            action="seed",
+            at=now,
+            actor=msg("versions.seed_actor"),
+        )
+    )
+    row.version = 1
+
+
+def needs_approval(console: Console, actor: Actor) -> bool:
+    """Two-person publishing: an editor's content change waits for an admin."""
+    return console.settings.console_two_person and not actor.is_admin
+
+
+def _pending_view(pending: dict[str, Any]) -> dict[str, Any]:
+    data = pending["data"]
+    return {
+        "by": pending["by"],
+        "at": pending["at"],
+        "action": pending["action"],
+        "answer": data["answer"],
+        "questions": data["questions"],
+        "sources": data["sources"],
+        "topic": data["topic"],
+    }
+
+
+def _propose(
+    session: Session,
+    actor: Actor,
+    clean: dict[str, Any],
+    seed: dict[str, Any],
+    row: KbFaq | None,
+    now: dt.datetime,
+    action: str,
+) -> KbFaq:
+    """Keep ``clean`` as the entry's pending proposal; the published entry is untouched."""
+    if row is None:
+        # A seed entry gets an override row that still says what the seed says; a new
+        # entry gets a row in state ``pending``, which the export leaves out.
+        base = service.entry_dict(seed[clean["id"]]) if clean["id"] in seed else clean
+        row = KbFaq(
+            id=clean["id"],
+            state="published" if clean["id"] in seed else "pending",
+            overrides_seed=clean["id"] in seed,
+            version=0,
+            updated_at=now,
+            updated_by=actor.label,
+        )
+        _apply_faq(row, base)
+        session.add(row)
+        if clean["id"] in seed:
+            _seed_version(session, row, base, now)
+    before = service.faq_snapshot(row)
+    row.pending = {"data": clean, "by": actor.label, "at": now.isoformat(), "action": action}
+    session.flush()
+    service.record(
+        session,
+        actor,
+        entity="faq",
+        entity_id=row.id,
+        action="submit",
+        before=before,
+        after={**clean, "state": "pending"},
+        now=now,
+    )
+    return row
+
+
+def _faq_result(row: KbFaq, job_id: str | None) -> dict[str, Any]:
+    out = {**service.faq_snapshot(row), "version": row.version, "job_id": job_id}
+    out["pending"] = _pending_view(row.pending) if row.pending else None
+    return out
+
+
+@router.post("/faq/{entry_id}/approve", summary="审核通过待发布的问答修改（管理员）")
+def approve_faq(
+    request: Request, state: State, actor: KnowledgeStaff, entry_id: str
+) -> dict[str, Any]:
+    console = _console(request)
+    if not actor.is_admin:
+        raise ConsoleError(403, msg("errors.needs_admin"))
+    now = state.now()
+    with state.db.writing() as session:
+        row = session.get(KbFaq, entry_id)
+        if row is None or not row.pending:
+            raise ConsoleError(404, msg("errors.faq_not_pending", id=entry_id))
+        # The sources must still be current when the change goes live.
+        check_sources(session, _engine(request), row.pending["data"]["sources"], state.today())
+        before = service.faq_snapshot(row)
+        submitted = row.pending
+        _apply_faq(row, submitted["data"])
+        row.state = "published"
+        row.pending = None
+        row.version += 1
+        row.updated_at, row.updated_by = now, actor.label
+        session.flush()
+        service.record(
+            session,
+            actor,
+            entity="faq",
+            entity_id=entry_id,
+            action="approve",
+            before=before,
+            after={**service.faq_snapshot(row), "submitted_by": submitted["by"]},
+            now=now,
+            version=row.version,
+            client_ip=client_ip(request),
+        )
+        job_id = console.runner.enqueue(session, actor, now)
+        return _faq_result(row, job_id)
+
+
+@router.post("/faq/{entry_id}/reject", summary="退回待发布的问答修改（管理员）")
+def reject_faq(
+    request: Request, state: State, actor: KnowledgeStaff, entry_id: str
+) -> dict[str, Any]:
+    if not actor.is_admin:
+        raise ConsoleError(403, msg("errors.needs_admin"))
+    now = state.now()
+    with state.db.writing() as session:
+        row = session.get(KbFaq, entry_id)
+        if row is None or not row.pending:
+            raise ConsoleError(404, msg("errors.faq_not_pending", id=entry_id))
+        before = {**service.faq_snapshot(row), "pending": row.pending}
+        row.pending = None
+        service.record(
+            session,
+            actor,
+            entity="faq",
+            entity_id=entry_id,
+            action="reject",
+            before=before,
+            after=service.faq_snapshot(row),
+            now=now,
+            client_ip=client_ip(request),
+        )
+        result = _faq_result(row, None)
+        if row.state == "pending":  # never published: nothing is left to keep
+            session.delete(row)
+        return result
+
+
 @router.post("/faq", status_code=201, summary="新建问答条目")
 def create_faq(
     request: Request, state: State, actor: KnowledgeStaff, body: FaqIn
@@ -590,11 +769,11 @@ def create_faq(
         data["id"] = f"console-{uuid.uuid4().hex[:8]}"
     now = state.now()
     with state.db.writing() as session:
-        row, _ = save_faq(
+        row, changed = save_faq(
             session, console, _engine(request), actor, data, now, state.today(), create=True
         )
-        job_id = console.runner.enqueue(session, actor, now)
-        return {**service.faq_snapshot(row), "version": row.version, "job_id": job_id}
+        job_id = console.runner.enqueue(session, actor, now) if changed else None
+        return _faq_result(row, job_id)
 
 
 @router.put("/faq/{entry_id}", summary="修改问答条目（种子条目生成后台覆盖）")
@@ -609,7 +788,7 @@ def update_faq(
             session, console, _engine(request), actor, data, now, state.today(), create=False
         )
         job_id = console.runner.enqueue(session, actor, now) if changed else None
-        return {**service.faq_snapshot(row), "version": row.version, "job_id": job_id}
+        return _faq_result(row, job_id)
 
 
 @router.post("/faq/{entry_id}/disable", summary="停用问答条目")
@@ -634,6 +813,7 @@ def disable_faq(
             )
             _apply_faq(row, service.entry_dict(seed[entry_id]))
             session.add(row)
+            _seed_version(session, row, service.entry_dict(seed[entry_id]), now)
         before = service.faq_snapshot(row)
         row.state = "published" if enable else "disabled"
         row.version += 1
@@ -750,7 +930,13 @@ async def import_faq(
     headers = list(msg("excel.headers"))
     if not rows or [str(c or "").strip() for c in rows[0][: len(headers)]] != headers:
         raise ConsoleError(422, msg("errors.excel_header", expected="、".join(headers)))
-    report: dict[str, Any] = {"created": [], "changed": [], "unchanged": [], "failed": []}
+    report: dict[str, Any] = {
+        "created": [],
+        "changed": [],
+        "unchanged": [],
+        "pending": [],
+        "failed": [],
+    }
     engine = _engine(request)
     now = state.now()
     for number, values in enumerate(rows[1:], start=2):
@@ -762,7 +948,7 @@ async def import_faq(
                 exists = session.get(KbFaq, data["id"]) is not None or data[
                     "id"
                 ] in service.seed_entries(console.settings)
-                _row, changed = save_faq(
+                row, changed = save_faq(
                     session,
                     console,
                     engine,
@@ -774,6 +960,8 @@ async def import_faq(
                     action="import",
                 )
             key = "unchanged" if not changed else ("changed" if exists else "created")
+            if not changed and needs_approval(console, actor) and row.pending:
+                key = "pending"
             report[key].append(data["id"])
         except ConsoleError as exc:
             report["failed"].append(

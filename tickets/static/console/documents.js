@@ -1,5 +1,5 @@
 // 文档: upload with job progress, list, chunk preview, metadata, publish/disable/delete.
-import { el, errorBox, followJob } from "./dom.js";
+import { el, errorBox, fill, followJob } from "./dom.js";
 
 const FIELDS = [
   ["title", "标题", "text"], ["date", "发布日期", "date"], ["issuer", "发布机关", "text"],
@@ -65,10 +65,10 @@ export function mount(container, api) {
     const repeals = d.repeals.length
       ? el("p", {}, "本文废止：", d.repeals.map((r) => `《${r.title}》${r.article}`).join("、"))
       : null;
-    detail.replaceChildren(
+    fill(detail,
       el("h3", {}, d.title), el("p", { className: "muted" }, `${d.filename} · 第 ${d.version} 版 · ${d.state_label}`),
       repeals, form,
-      el("div", { id: "d-actions" },
+      el("div", { id: "doc-actions" },
         el("button", { type: "button", onclick: () => act(`/api/staff/documents/${id}/publish`, { method: "POST" }) }, "发布"),
         el("button", { type: "button", onclick: () => act(`/api/staff/documents/${id}/disable`, { method: "POST" }) }, "停用"),
         el("button", { type: "button", onclick: () => { if (confirm("确定删除该文档？")) act(`/api/staff/documents/${id}`, { method: "DELETE" }); } }, "删除"),

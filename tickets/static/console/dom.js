@@ -35,6 +35,11 @@ export function makeApi(getToken) {
   };
 }
 
+/** node.replaceChildren, skipping null/false (the DOM would print them as "null"). */
+export function fill(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 export function errorBox() {
   const box = el("p", { className: "error", role: "alert", hidden: true });
   return {

@@ -1,9 +1,12 @@
 // 问答库: search, edit (a seed entry becomes an override), disable, versions, Excel.
-import { el, errorBox, followJob } from "./dom.js";
+// `#faq?new=<question>` (from 待改进) opens a new entry pre-filled with the question and,
+// as a suggested source, the best current article the hit test finds for it.
+import { el, errorBox, fill, followJob } from "./dom.js";
 
-export function mount(container, api) {
+export async function mount(container, api) {
+  const me = await api("/api/staff/me");
   const errors = errorBox();
-  const status = el("p", { role: "status", "aria-live": "polite" });
+  const status = el("p", { id: "faq-status", role: "status", "aria-live": "polite" });
   const search = el("input", { type: "search", id: "faq-q" });
   const list = el("tbody");
   const editor = el("section", { "aria-label": "编辑条目" });
@@ -14,7 +17,7 @@ export function mount(container, api) {
       el("td", {}, el("button", { type: "button", onclick: () => edit(i) }, i.id)),
       el("td", {}, i.topic), el("td", {}, i.questions[0] || ""),
       el("td", {}, { seed: "内置", seed_override: "内置（已修改）", console: "后台" }[i.origin]),
-      el("td", {}, i.state === "disabled" ? "已停用" : "启用"),
+      el("td", {}, i.state === "disabled" ? "已停用" : i.state === "pending" ? "待审核（新）" : i.pending ? "启用（有待审核的修改）" : "启用"),
     )));
   }
 
@@ -22,6 +25,7 @@ export function mount(container, api) {
     errors.clear();
     try {
       const result = await promise;
+      if (result && result.pending) status.textContent = "已提交，等待管理员审核后生效。";
       if (result && result.job_id) await followJob(api, result.job_id, (j) => { status.textContent = j.message; });
       await refresh();
       return result;
@@ -30,9 +34,9 @@ export function mount(container, api) {
 
   function field(id, label, node) { return [el("label", { for: id }, label), node, el("br")]; }
 
-  function edit(item) {
+  function edit(item, prefill = null) {
     const isNew = !item;
-    item = item || { id: "", topic: "", questions: [], answer: "", sources: [], date: "" };
+    item = item || { id: "", topic: "", questions: [], answer: "", sources: [], date: "", ...(prefill || {}) };
     const f = {
       id: el("input", { id: "faq-id", value: item.id, disabled: !isNew }),
       topic: el("input", { id: "faq-topic", value: item.topic }),
@@ -63,15 +67,24 @@ export function mount(container, api) {
         date: f.date.value || null,
       };
       run(isNew ? api("/api/staff/faq", { method: "POST", json })
-        : api(`/api/staff/faq/${item.id}`, { method: "PUT", json }));
+        : api(`/api/staff/faq/${encodeURIComponent(item.id)}`, { method: "PUT", json })).then((r) => {
+        if (r && r.id) edit(r);
+      });
     });
     const history = el("ol");
     if (!isNew) {
       api(`/api/staff/faq/${item.id}/versions`).then(({ items }) => history.replaceChildren(...items.map((v) =>
         el("li", {}, `第 ${v.version} 版 · ${v.action} · ${v.actor} · ${v.at} `,
-          el("button", { type: "button", onclick: () => run(api(`/api/staff/faq/${item.id}/rollback/${v.version}`, { method: "POST" })) }, "回滚到此版"))))).catch(() => {});
+          el("button", { type: "button", "data-version": v.version, onclick: () => run(api(`/api/staff/faq/${encodeURIComponent(item.id)}/rollback/${v.version}`, { method: "POST" })).then((r) => { if (r && r.snapshot) edit({ ...r.snapshot, version: r.version }); }) }, "回滚到此版"))))).catch((err) => errors.show(err));
     }
-    editor.replaceChildren(el("h3", {}, isNew ? "新建条目" : `编辑 ${item.id}`), form,
+    const pendingNote = item.pending
+      ? el("p", { className: "muted", id: "faq-pending" }, `待审核的修改（${item.pending.by}）：${item.pending.answer}`)
+      : null;
+    const approve = !isNew && item.pending && me.role === "admin"
+      ? [el("button", { type: "button", id: "faq-approve", onclick: () => run(api(`/api/staff/faq/${encodeURIComponent(item.id)}/approve`, { method: "POST" })) }, "审核通过"),
+        el("button", { type: "button", id: "faq-reject", onclick: () => run(api(`/api/staff/faq/${encodeURIComponent(item.id)}/reject`, { method: "POST" })) }, "退回")]
+      : [];
+    fill(editor, el("h3", {}, isNew ? "新建条目" : `编辑 ${item.id}`), pendingNote, ...approve, form,
       isNew ? null : el("button", { type: "button", onclick: () => run(api(`/api/staff/faq/${item.id}/disable${item.state === "disabled" ? "?enable=true" : ""}`, { method: "POST" })) }, item.state === "disabled" ? "启用" : "停用"),
       el("h4", {}, "版本历史"), history);
   }
@@ -105,5 +118,23 @@ export function mount(container, api) {
     importForm, report, status, errors.node,
     el("table", {}, el("thead", {}, el("tr", {}, ...["编号", "主题", "问题", "来源", "状态"].map((h) => el("th", { scope: "col" }, h)))), list),
     editor);
+  // From 待改进: a new entry with the question, the best current article as its source.
+  async function fromHash() {
+    const match = /^#faq\?new=(.*)$/.exec(location.hash);
+    if (!match) return;
+    const question = decodeURIComponent(match[1]);
+    history.replaceState(null, "", "#faq");
+    const prefill = { questions: [question], topic: "待改进" };
+    try {
+      const r = await api("/api/staff/hittest", { method: "POST", json: { question } });
+      const best = r.hits.find((h) => h.kind !== "faq" && h.clause && !h.superseded_by);
+      if (best) prefill.sources = [{ doc: best.doc, clause: best.clause }];
+    } catch (err) { /* the clerk types the source */ }
+    edit(null, prefill);
+    container.querySelector("#faq-answer").focus();
+  }
+
   refresh().catch((err) => errors.show(err));
+  fromHash();
+  window.addEventListener("hashchange", fromHash);
 }

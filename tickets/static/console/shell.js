@@ -59,8 +59,10 @@ export async function api(path, options = {}) {
   }
   const response = await fetch(path, init);
   let data = null;
+  const type = response.headers.get("content-type") || "";
   try {
-    data = await response.json();
+    // A file (the FAQ's Excel export and template) comes back as a Blob to download.
+    data = response.ok && !type.includes("json") ? await response.blob() : await response.json();
   } catch (e) {
     data = null;
   }
