@@ -230,12 +230,13 @@ class TicketServer:
              "--host", "127.0.0.1", "--port", str(self.port), "--ws", "none"],
             cwd=REPO, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 90
+        # Generous: under make test, six Rasa stacks load their models on two cores.
+        deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(self.log.read_text(errors="replace")[-3000:])
             try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base_url}/healthz", timeout=5).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

@@ -33,7 +33,7 @@ TEST_INDEX = REPO / "var" / "test-data" / "index"
 #: A turn that takes longer than this counts as failed (issue 14).
 TURN_LIMIT_S = 10.0
 
-pytestmark = [pytest.mark.rasa, pytest.mark.slow]
+# (conftest.py's own pytestmark would mark nothing: test_failover.py carries the marks.)
 
 
 def _port_block(n: int) -> int:

@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import redis
 
 from tests.topology.conftest import YIWEN, Topology, Turn, load
+
+pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
 QUESTIONS = [
     "个转企有什么扶持政策",
