@@ -77,7 +77,7 @@ fi
 #   [T] the production topology (`yiwen up --prod`: nginx, 2 Rasa and 2 action replicas
 #       under supervisord, on PostgreSQL and Redis instances of its own): kill -9 under
 #       load, store outages, an index swap. Its replicas inherit the stream's priority;
-#       the other stacks yield to it, because its tests time each turn.
+#       it runs only with YIWEN_TEST_TOPOLOGY=1 (make test-prod), see below.
 # On two cores most of a stack's time is waiting, so the streams fill each other's gaps.
 # The index build runs at a lower priority, so the training (the longer path before the
 # stacks) gets the cores first.
@@ -96,22 +96,29 @@ s1=$!
 wait_for_model
 echo "==> pytest [T] 生产拓扑 [S] 安全探测 [W] 浏览器 [R] REST [X] 微信 [C] Rasa CLI：真实 Rasa 对话栈"
 declare -A streams=()
-stream T 0 -m rasa tests/topology -v &
-streams[T]=$!
-stream S 3 -m rasa tests/security -v &
+# The topology stream takes about 10 minutes of its own on two cores (two more Rasa
+# models to load, restarts to wait for), which would take CI past its limit: it runs
+# with YIWEN_TEST_TOPOLOGY=1 (`make test-prod` sets it, or run it in a CI job of its own).
+if [ "${YIWEN_TEST_TOPOLOGY:-0}" = "1" ]; then
+  stream T 0 -m rasa tests/topology -v &
+  streams[T]=$!
+else
+  echo "==> 跳过 [T] 生产拓扑测试（约 10 分钟）：make test-prod 运行它们"
+fi
+stream S 0 -m rasa tests/security -v &
 streams[S]=$!
-stream W 3 -m rasa tests/browser -v &
+stream W 0 -m rasa tests/browser -v &
 streams[W]=$!
-stream X 3 -m rasa tests/channels/test_wechat_e2e.py -v &
+stream X 0 -m rasa tests/channels/test_wechat_e2e.py -v &
 streams[X]=$!
-stream R 3 -m rasa --ignore tests/security --ignore tests/browser --ignore tests/topology \
+stream R 0 -m rasa --ignore tests/security --ignore tests/browser --ignore tests/topology \
   --ignore tests/channels/test_wechat_e2e.py --ignore tests/bot/test_rasa_cli.py -v &
 streams[R]=$!
-stream C 8 -m rasa tests/bot/test_rasa_cli.py -v &
+stream C 5 -m rasa tests/bot/test_rasa_cli.py -v &
 streams[C]=$!
 failed=()
 wait "$s1" || failed+=("[1]")
-for tag in T S W X R C; do
+for tag in "${!streams[@]}"; do
   wait "${streams[$tag]}" || failed+=("[$tag]")
 done
 if [ ${#failed[@]} -gt 0 ]; then

@@ -36,6 +36,7 @@ from string import Template
 
 from bot.endpoints_profile import endpoints_config, write_endpoints
 from bot.processes import rasa_services
+from core.replies import strings
 from core.settings import REPO_ROOT, Settings, child_environment, get_settings
 
 #: Seconds Rasa waits on the action server (cut by nginx's internal balancer).
@@ -243,6 +244,7 @@ def render_nginx(p: Plan) -> str:
         action_servers=servers("actions"),
         app_port=app.port,
         action_timeout=ACTION_TIMEOUT_S,
+        busy_text=strings()["unavailable"]["busy"].replace("'", "’").replace('"', "”"),
         read_timeout=PUBLIC_READ_TIMEOUT_S,
     )
 
