@@ -91,7 +91,7 @@ stream() {
   )
 }
 echo "==> pytest [1]：不需要 Rasa 模型的测试（与模型训练并行）"
-stream 1 0 -m "not rasa" -q &
+stream 1 0 -m "not rasa" -q --durations=40 &
 s1=$!
 wait_for_model
 echo "==> pytest [T] 生产拓扑 [S] 安全探测 [W] 浏览器 [R] REST [X] 微信 [C] Rasa CLI：真实 Rasa 对话栈"
