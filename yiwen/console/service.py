@@ -436,7 +436,9 @@ def export_is_current(db: Database, settings: KnowledgeSettings, today: dt.date)
     """Whether the export on disk already says what the database says today.
 
     Why compare the rendered export: a repeal date that has passed changes it with no
-    one touching the database, and this is how the hourly check notices.
+    one touching the database, and this is how the hourly check notices. No export on
+    disk says the same as an empty one: a fresh data dir with no console documents is
+    current, and starting an app on it must not rebuild the whole index.
     """
     target = settings.console_export_dir
     probe = settings.console_dir / "probe"
@@ -448,7 +450,8 @@ def export_is_current(db: Database, settings: KnowledgeSettings, today: dt.date)
     write_documents(probe, docs)
     new = (probe / "documents.jsonl").read_bytes()
     old_path = target / "documents.jsonl"
-    return old_path.is_file() and old_path.read_bytes() == new
+    old = old_path.read_bytes() if old_path.is_file() else b""
+    return old == new
 
 
 #: Share of a job's progress bar each build stage fills, in order.
