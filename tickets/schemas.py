@@ -331,3 +331,11 @@ class Health(BaseModel):
         description="The knowledge index this process serves (version, swaps, last swap "
         "error); absent where the process answers no questions.",
     )
+    replicas: dict[str, bool] | None = Field(
+        default=None,
+        description="Production profile only: each Rasa replica and action server, ready "
+        "or not (a Rasa replica is ready once its model is loaded).",
+    )
+    redis: Literal["ok", "unavailable"] | None = Field(
+        default=None, description="Production profile only: the lock store."
+    )

@@ -14,28 +14,16 @@ another one serves.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
-import httpx
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from core.settings import get_settings
-from tickets.deps import State
-from tickets.routers.health import healthz as ticket_healthz
-from yiwen.topology import load_public
+from yiwen.topology import is_ready, load_public
 
 _CACHE_S = 2.0
 _cache: dict[str, Any] = {"at": 0.0, "value": None}
-
-
-def _ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.5).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _redis_ok(url: str) -> bool:
@@ -58,11 +46,8 @@ def deployment() -> dict[str, Any] | None:
         token = settings.rasa_auth_token()
         replicas = {}
         for proc in plan["procs"]:
-            port = proc["port"]
-            if proc["kind"] == "rasa":
-                replicas[proc["name"]] = _ok(f"http://127.0.0.1:{port}/status?token={token}")
-            elif proc["kind"] == "actions":
-                replicas[proc["name"]] = _ok(f"http://127.0.0.1:{port}/health")
+            if proc["kind"] in ("rasa", "actions"):
+                replicas[proc["name"]] = is_ready(proc, token, timeout=1.5)
         lock_url = settings.rasa.lock_store_url.strip()
         value = {
             "replicas": replicas,
@@ -72,23 +57,15 @@ def deployment() -> dict[str, Any] | None:
     return value
 
 
+def status() -> tuple[dict[str, Any], bool]:
+    """The ticket service's ``/healthz`` hook: (fields, whether the deployment is down)."""
+    extra = deployment()
+    if extra is None:
+        return {}, False
+    rasa_ready = [ok for name, ok in extra["replicas"].items() if name.startswith("rasa")]
+    return extra, extra["redis"] != "ok" or not any(rasa_ready)
+
+
 def install(app: FastAPI) -> None:
-    """Put the deployment-wide ``/healthz`` in front of the ticket service's own."""
-
-    @app.get("/healthz", summary="健康检查（含各副本）", tags=["health"])
-    def healthz(state: State, request: Request) -> JSONResponse:
-        base = ticket_healthz(state, request)
-        if isinstance(base, JSONResponse):  # the database is down
-            body, code = json.loads(bytes(base.body)), base.status_code
-        else:
-            body, code = base.model_dump(exclude_none=True), 200
-        extra = deployment()
-        if extra is not None:
-            body.update(extra)
-            rasa_ready = [v for k, v in extra["replicas"].items() if k.startswith("rasa")]
-            if extra["redis"] != "ok" or not any(rasa_ready):
-                body["status"], code = "degraded", 503
-        return JSONResponse(body, status_code=code)
-
-    # Routes match in order; the ticket service's router was included first.
-    app.router.routes.insert(0, app.router.routes.pop())
+    """Make the ticket service's ``/healthz`` speak for the whole deployment."""
+    app.state.deployment_status = status

@@ -19,8 +19,6 @@ import xmlrpc.client
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from core.settings import REPO_ROOT, child_environment, get_settings
 from yiwen import topology
 from yiwen.supervisor import ensure_service_secrets
@@ -71,21 +69,6 @@ def _spawn_counts(log: Path) -> dict[str, int]:
     return counts
 
 
-def _ready(proc: dict[str, Any], token: str) -> bool:
-    port = proc["port"]
-    url = {
-        "rasa": f"http://127.0.0.1:{port}/status?token={token}",
-        "actions": f"http://127.0.0.1:{port}/health",
-        "app": f"http://127.0.0.1:{port}/healthz",
-        "nginx": f"http://127.0.0.1:{port}/nginx-alive",
-    }[proc["kind"]]
-    try:
-        r = httpx.get(url, timeout=2)
-    except httpx.HTTPError:
-        return False
-    return r.status_code == 200
-
-
 def process_table() -> list[dict[str, Any]] | None:
     """One row per process of the running topology, or None when it is not running."""
     p = topology.load_public()
@@ -109,7 +92,7 @@ def process_table() -> list[dict[str, Any]] | None:
                 "kind": proc["kind"],
                 "pid": info.get("pid") if running else None,
                 "port": proc["port"],
-                "healthy": running and _ready(proc, token),
+                "healthy": running and topology.is_ready(proc, token),
                 "restarts": max(0, spawns.get(proc["name"], 0) - 1),
             }
         )
@@ -176,10 +159,14 @@ def run_prod(print_only: bool = False, startup_timeout: float = 600.0) -> int:
     try:
         started = time.time()
         announced = False
+        token = get_settings().rasa_auth_token()
+        # Only the processes not yet ready are probed again: a Rasa replica loading its
+        # model needs the cores more than a poll of the ones already serving.
+        waiting = list(plan.public()["procs"])
         while not stopping and child.poll() is None:
             if not announced:
-                rows = process_table() or []
-                if rows and all(r["healthy"] for r in rows):
+                waiting = [p for p in waiting if not topology.is_ready(p, token)]
+                if not waiting:
                     _announce(plan, time.time() - started)
                     announced = True
                 elif time.time() - started > startup_timeout:
@@ -240,7 +227,7 @@ def rollout(kind: str = "rasa", timeout_s: float = 600.0, log: Any = print) -> i
         server.supervisor.removeProcessGroup(name)
         server.supervisor.addProcessGroup(name)  # autostart: starts with the new command
         deadline = time.time() + timeout_s
-        while not _ready(proc, token):
+        while not topology.is_ready(proc, token):
             if time.time() > deadline:
                 log(f"错误：{name} 在 {timeout_s:.0f} 秒内未就绪，已停止滚动更新。")
                 return 1

@@ -337,12 +337,36 @@ def as_dict(p: Plan) -> dict:
     return asdict(p)
 
 
+#: The path that proves each kind of process can serve. Rasa answers ``/`` with no model
+#: loaded, so only ``/status`` (with the admin token) proves a model is there.
+READY_PATHS = {
+    "rasa": "/status",
+    "actions": "/health",
+    "app": "/healthz",
+    "nginx": "/nginx-alive",
+}
+
+
+def is_ready(proc: dict, token: str, timeout: float = 2.0) -> bool:
+    """One process's own readiness check, the one ``yiwen ps``, ``/healthz``, the rolling
+    update and the tests all ask, so they never disagree about a replica."""
+    import httpx
+
+    url = f"http://127.0.0.1:{proc['port']}{READY_PATHS[proc['kind']]}"
+    try:
+        return httpx.get(url, params={"token": token}, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 __all__ = [
     "ACTION_TIMEOUT_S",
     "KINDS",
     "PUBLIC_READ_TIMEOUT_S",
+    "READY_PATHS",
     "Plan",
     "Proc",
+    "is_ready",
     "load_public",
     "nginx_binary",
     "plan",

@@ -121,11 +121,6 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if os.environ.get("YIWEN_TEST_E2E_REST", "0") != "1":
-        pytest.skip(
-            "KNOWN REGRESSION (see the closing note): this stack did not start within "
-            "600 s in the last fresh-clone make test; YIWEN_TEST_E2E_REST=1 runs it"
-        )
     model = train.model_path()
     if not RASA_BIN.exists():
         pytest.skip("the Rasa environment (.venv/rasa) is missing")

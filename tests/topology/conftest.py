@@ -25,6 +25,7 @@ import pytest
 
 from tests.netutil import reachable
 from tests.topology.stores import OwnPostgres, OwnRedis, available
+from yiwen.topology import is_ready
 
 REPO = Path(__file__).resolve().parents[2]
 YIWEN = REPO / ".venv" / "app" / "bin" / "yiwen"
@@ -85,20 +86,8 @@ class Topology:
     def ready(self, proc: dict[str, Any]) -> bool:
         """One process's own readiness check (what ``yiwen ps`` asks, without its start-up
         cost: a ``yiwen`` process per poll would take a core from the replicas loading)."""
-        path = {
-            "rasa": "/status",
-            "actions": "/health",
-            "app": "/healthz",
-            "nginx": "/nginx-alive",
-        }[proc["kind"]]
         token = (self.dir / "data" / "secrets" / "rasa_auth_token").read_text().strip()
-        try:
-            r = httpx.get(
-                f"http://127.0.0.1:{proc['port']}{path}", params={"token": token}, timeout=3
-            )
-        except httpx.HTTPError:
-            return False
-        return r.status_code == 200
+        return is_ready(proc, token, timeout=3)
 
     def wait_healthy(self, names: list[str] | None = None, seconds: float = 420) -> None:
         deadline = time.time() + seconds

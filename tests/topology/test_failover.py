@@ -276,43 +276,37 @@ def _unavailable_reply(turn: Turn) -> None:
     assert turn.texts and "12315" in turn.texts[0], turn
 
 
-def test_postgres_outage_is_said_and_loses_no_conversation(topology: Topology) -> None:
-    sender = "outage-pg-0001-web"
-    assert not topology.say(sender, FORM_OPENING[0]).failed
-    topology.pg.stop()
+@pytest.mark.parametrize(
+    ("store", "field", "opening"),
+    [("pg", "database", FORM_OPENING), ("redis", "redis", QUESTIONS)],
+    ids=["postgres", "redis"],
+)
+def test_a_store_outage_is_said_and_recovers(
+    topology: Topology, store: str, field: str, opening: list[str]
+) -> None:
+    """The tracker store (PostgreSQL) or the lock store (Redis) goes away: the citizen
+    gets the polite apology and /healthz says which store, never a new conversation in
+    memory; once it is back, the same conversation goes on (a form keeps its slots)."""
+    sender = f"outage-{store}-0001-web"
+    assert not topology.say(sender, opening[0]).failed
+    server = getattr(topology, store)
+    server.stop()
     try:
-        _unavailable_reply(topology.say(sender, FORM_OPENING[1]))
+        _unavailable_reply(topology.say(sender, opening[1]))
         health = httpx.get(f"{topology.public}/healthz", timeout=15)
-        assert health.status_code == 503 and health.json()["database"] == "unavailable"
+        assert health.status_code == 503 and health.json()[field] == "unavailable"
     finally:
-        topology.pg.start()
+        server.start()
     deadline = time.time() + 30
-    turn = topology.say(sender, FORM_OPENING[1])
+    turn = topology.say(sender, opening[1])
     while turn.status == 503 and time.time() < deadline:
         time.sleep(1)
-        turn = topology.say(sender, FORM_OPENING[1])
-    assert not turn.failed, turn
-    slots = _slots(topology, sender)  # the form went on: no new conversation in memory
-    assert slots["respondent_name"] and slots["respondent_address"], slots
-
-
-def test_redis_outage_is_said_and_recovers(topology: Topology) -> None:
-    sender = "outage-redis-0001-web"
-    assert not topology.say(sender, QUESTIONS[0]).failed
-    topology.redis.stop()
-    try:
-        _unavailable_reply(topology.say(sender, QUESTIONS[1]))
-        health = httpx.get(f"{topology.public}/healthz", timeout=15)
-        assert health.status_code == 503 and health.json()["redis"] == "unavailable"
-    finally:
-        topology.redis.start()
-    deadline = time.time() + 30
-    turn = topology.say(sender, QUESTIONS[1])
-    while turn.status == 503 and time.time() < deadline:
-        time.sleep(1)
-        turn = topology.say(sender, QUESTIONS[1])
+        turn = topology.say(sender, opening[1])
     assert not turn.failed, turn
     assert httpx.get(f"{topology.public}/healthz", timeout=15).status_code == 200
+    if opening is FORM_OPENING:
+        slots = _slots(topology, sender)  # the form went on: no new conversation in memory
+        assert slots["respondent_name"] and slots["respondent_address"], slots
 
 
 def test_a_replica_with_a_broken_model_gets_no_traffic(topology: Topology) -> None:

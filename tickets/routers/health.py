@@ -2,7 +2,9 @@
 
 The app adds the knowledge index it serves (``app.state.index_status``, set by
 ``yiwen.app``; this package may not import retrieval): its version and the error of a
-new version that could not be taken up, which leaves the old one serving.
+new version that could not be taken up, which leaves the old one serving. In the
+production profile it also adds the replicas' readiness (``app.state.deployment_status``,
+set by ``yiwen.health``): the one ``/healthz`` nginx exposes speaks for the deployment.
 
 Also an alert for operators: complaints the action server could not deliver for longer
 than ``outbox_alert_minutes`` (still pending in its outbox) make the status
@@ -41,20 +43,38 @@ def healthz(state: State, request: Request) -> Health | JSONResponse:
         state.settings.outbox_path, state.now(), state.settings.outbox_alert_minutes
     )
     outbox = "stuck" if stuck else "ok"
+    deployment, deployment_down = deployment_status(request)
     try:
         with state.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+        database = "ok"
     except SQLAlchemyError:
-        body = Health(
-            status="degraded",
-            database="unavailable",
-            outbox=outbox,
-            outbox_stuck=stuck,
-            index=index,
-        )
+        database = "unavailable"
+    down = database != "ok" or deployment_down
+    body = Health(
+        status="degraded" if down or stuck else "ok",
+        database=database,
+        outbox=outbox,
+        outbox_stuck=stuck,
+        index=index,
+        **deployment,
+    )
+    if down:
         return JSONResponse(body.model_dump(exclude_none=True), status_code=503)
-    status = "degraded" if stuck else "ok"
-    return Health(status=status, database="ok", outbox=outbox, outbox_stuck=stuck, index=index)
+    return body
+
+
+def deployment_status(request: Request) -> tuple[dict[str, Any], bool]:
+    """(fields for the body, whether the deployment cannot serve) from the app's hook.
+
+    A stuck outbox degrades the status but keeps 200 (the API still works); a database
+    or a deployment that cannot serve (Redis down, no Rasa replica ready) answers 503,
+    so nginx and orchestrators stop sending traffic.
+    """
+    report = getattr(request.app.state, "deployment_status", None)
+    if not callable(report):
+        return {}, False
+    return report()
 
 
 def index_status(request: Request) -> dict[str, Any] | None:

@@ -759,36 +759,37 @@ def reject_faq(
         return result
 
 
+def _save_and_queue(
+    request: Request, state: State, actor: Actor, data: dict[str, Any], *, create: bool
+) -> dict[str, Any]:
+    """Save one entry and queue the index build its change needs (none when unchanged
+    or only proposed for approval)."""
+    console = _console(request)
+    now = state.now()
+    with state.db.writing() as session:
+        row, changed = save_faq(
+            session, console, _engine(request), actor, data, now, state.today(), create=create
+        )
+        job_id = console.runner.enqueue(session, actor, now) if changed else None
+        return _faq_result(row, job_id)
+
+
 @router.post("/faq", status_code=201, summary="新建问答条目")
 def create_faq(
     request: Request, state: State, actor: KnowledgeStaff, body: FaqIn
 ) -> dict[str, Any]:
-    console = _console(request)
     data = body.model_dump(mode="json")
     if not data.get("id"):
         data["id"] = f"console-{uuid.uuid4().hex[:8]}"
-    now = state.now()
-    with state.db.writing() as session:
-        row, changed = save_faq(
-            session, console, _engine(request), actor, data, now, state.today(), create=True
-        )
-        job_id = console.runner.enqueue(session, actor, now) if changed else None
-        return _faq_result(row, job_id)
+    return _save_and_queue(request, state, actor, data, create=True)
 
 
 @router.put("/faq/{entry_id}", summary="修改问答条目（种子条目生成后台覆盖）")
 def update_faq(
     request: Request, state: State, actor: KnowledgeStaff, entry_id: str, body: FaqIn
 ) -> dict[str, Any]:
-    console = _console(request)
     data = {**body.model_dump(mode="json"), "id": entry_id}
-    now = state.now()
-    with state.db.writing() as session:
-        row, changed = save_faq(
-            session, console, _engine(request), actor, data, now, state.today(), create=False
-        )
-        job_id = console.runner.enqueue(session, actor, now) if changed else None
-        return _faq_result(row, job_id)
+    return _save_and_queue(request, state, actor, data, create=False)
 
 
 @router.post("/faq/{entry_id}/disable", summary="停用问答条目")
