@@ -35,26 +35,34 @@ def _redis_ok(url: str) -> bool:
         return False
 
 
-def deployment() -> dict[str, Any] | None:
-    """Replicas and Redis of the production profile (cached briefly), or None."""
+def _replicas() -> dict[str, bool] | None:
+    """Each replica's readiness (cached briefly: one probe per replica, not per request)."""
     if time.monotonic() - _cache["at"] < _CACHE_S:
         return _cache["value"]
     plan = load_public()
-    value: dict[str, Any] | None = None
+    value: dict[str, bool] | None = None
     if plan is not None:
-        settings = get_settings()
-        token = settings.rasa_auth_token()
-        replicas = {}
-        for proc in plan["procs"]:
-            if proc["kind"] in ("rasa", "actions"):
-                replicas[proc["name"]] = is_ready(proc, token, timeout=1.5)
-        lock_url = settings.rasa.lock_store_url.strip()
+        token = get_settings().rasa_auth_token()
         value = {
-            "replicas": replicas,
-            "redis": "ok" if not lock_url or _redis_ok(lock_url) else "unavailable",
+            proc["name"]: is_ready(proc, token, timeout=1.5)
+            for proc in plan["procs"]
+            if proc["kind"] in ("rasa", "actions")
         }
     _cache.update(at=time.monotonic(), value=value)
     return value
+
+
+def deployment() -> dict[str, Any] | None:
+    """Replicas and Redis of the production profile, or None outside it.
+
+    Redis is asked every time (one round trip on loopback), so an outage shows at once.
+    """
+    replicas = _replicas()
+    if replicas is None:
+        return None
+    lock_url = get_settings().rasa.lock_store_url.strip()
+    redis = "ok" if not lock_url or _redis_ok(lock_url) else "unavailable"
+    return {"replicas": replicas, "redis": redis}
 
 
 def status() -> tuple[dict[str, Any], bool]:

@@ -19,7 +19,9 @@ Why the numbers below agree (Rasa 3.6 OSS, see README "Production profile"):
   always belongs to a live turn), a submit action gives the ticket API
   ``TICKET_TIMEOUT_S`` (< the action timeout, so a slow ticket API still leaves time to
   answer with the outbox's LOCAL reference), and nginx waits ``PUBLIC_READ_TIMEOUT_S``
-  for a reply: lifetime + one turn, under the 10 s a citizen is asked to wait.
+  for a reply: the 10 s after which a turn counts as failed anyway. A reply that
+  does not come in time is never sent to another replica: the turn may still be
+  running where it is, and a second copy of the message would run twice.
 * Each replica runs one Sanic worker and one TensorFlow / BLAS thread, so N replicas
   on N cores do not fight over them.
 """
@@ -41,8 +43,9 @@ from core.settings import REPO_ROOT, Settings, child_environment, get_settings
 
 #: Seconds Rasa waits on the action server (cut by nginx's internal balancer).
 ACTION_TIMEOUT_S = 4
-#: Seconds nginx waits for a chat reply: the lock lifetime plus a slow turn.
-PUBLIC_READ_TIMEOUT_S = 9
+#: Seconds nginx waits for a chat reply: the lock lifetime plus a slow turn, and the
+#: limit after which a turn counts as failed.
+PUBLIC_READ_TIMEOUT_S = 10
 #: Seconds a submit action waits for the ticket API before it keeps the complaint in its
 #: outbox and answers with a LOCAL reference: inside ACTION_TIMEOUT_S, or the citizen
 #: would get no reply at all when the ticket API is slow.
@@ -228,8 +231,12 @@ def render_nginx(p: Plan) -> str:
     """nginx.conf: the one public entry, the sender hash, the action balancer."""
 
     def servers(kind: str) -> str:
+        # max_fails=0: a dead replica refuses the connection at once and one still
+        # loading answers 503 at once, so nginx gains nothing by marking either down;
+        # marking did harm: one 503 from the survivor while the other restarted left
+        # "no live upstreams" for every conversation for fail_timeout.
         return "\n".join(
-            f"    server 127.0.0.1:{x.port} max_fails=1 fail_timeout=3s;" for x in p.of_kind(kind)
+            f"    server 127.0.0.1:{x.port} max_fails=0;" for x in p.of_kind(kind)
         )
 
     app = p.of_kind("app")[0]

@@ -52,10 +52,37 @@ def _check_stores(agent: Any) -> str | None:
     return None
 
 
-async def stores_problem(agent: Any) -> str | None:
-    """:func:`_check_stores`, cached briefly and run off the event loop."""
+class TrackerStoreUnavailable(RuntimeError):
+    """Raised instead of Rasa's silent fall-back to an in-memory tracker."""
+
+
+def _refuse_memory_fallback(error: Exception) -> None:
+    """``FailSafeTrackerStore``'s error callback: fail the turn, never go on in memory.
+
+    Why raise: after this callback returns, Rasa carries on with an empty tracker (a
+    retrieve) or saves to memory (a save), and the citizen's conversation silently
+    starts over where no other replica can see it. Raising fails the turn instead; the
+    channel answers 503 with the stores apology and nginx tries another replica.
+    """
+    problem = f"tracker store: {type(error).__name__}"
+    if problem != _last["problem"]:
+        logger.error("对话存储不可用（%s）：本副本暂停接收消息，答复 503", problem)
+    _last.update(at=time.monotonic(), problem=problem)
+    raise TrackerStoreUnavailable(problem) from error
+
+
+def forbid_memory_fallback(agent: Any) -> None:
+    """Point the agent's ``FailSafeTrackerStore`` at :func:`_refuse_memory_fallback`
+    (checked per message: a new model brings a new agent)."""
+    store = getattr(agent, "tracker_store", None)
+    if hasattr(store, "_on_tracker_store_error"):
+        store._on_tracker_store_error = _refuse_memory_fallback
+
+
+async def stores_problem(agent: Any, fresh: bool = False) -> str | None:
+    """:func:`_check_stores`, cached briefly (unless ``fresh``) and run off the loop."""
     now = time.monotonic()
-    if now - _last["at"] >= STORE_CHECK_TTL_S:
+    if fresh or now - _last["at"] >= STORE_CHECK_TTL_S:
         problem = await asyncio.get_running_loop().run_in_executor(None, _check_stores, agent)
         if problem and problem != _last["problem"]:
             logger.error("对话存储不可用（%s）：本副本暂停接收消息，答复 503", problem)
@@ -65,11 +92,26 @@ async def stores_problem(agent: Any) -> str | None:
     return _last["problem"]
 
 
+def _agent(app: Any) -> Any:
+    return getattr(getattr(app, "ctx", None), "agent", None)
+
+
 async def refusal(app: Any) -> tuple[int, str] | None:
     """``(503, text)`` when this replica must not take a turn, else None."""
-    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    agent = _agent(app)
     if agent is None or not agent.is_ready():
         return 503, strings()["unavailable"]["starting"]
+    forbid_memory_fallback(agent)
     if await stores_problem(agent):
         return 503, strings()["unavailable"]["stores"]
     return None
+
+
+async def failed_turn(app: Any) -> tuple[int, str]:
+    """What to answer for a turn that said nothing (it raised inside Rasa, which then
+    answers an empty list): 503 and the stores apology when a store is down now (nginx
+    hands the message on), else 500 and the busy apology. Never an empty reply."""
+    agent = _agent(app)
+    if agent is not None and await stores_problem(agent, fresh=True):
+        return 503, strings()["unavailable"]["stores"]
+    return 500, strings()["unavailable"]["busy"]

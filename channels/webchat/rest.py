@@ -39,6 +39,7 @@ from channels.metrics import serve as serve_metrics
 from channels.metrics import timed_turn
 from channels.pairing import take_reply
 from channels.webchat.limits import ChatGuard
+from channels.webchat.readiness import failed_turn
 from channels.webchat.readiness import refusal as replica_refusal
 from core import pii
 
@@ -133,5 +134,17 @@ class LimitedRestInput(RestInput):
                 status=status,
                 headers={"Retry-After": "60"} if status == 429 else None,
             )
+
+        @webhook.middleware("response")
+        async def never_empty(request: Request, reply: HTTPResponse) -> HTTPResponse | None:
+            # Rasa's route logs a turn that raised (a store gone mid-turn, a bug) and
+            # answers 200 with an empty list: the citizen would see nothing at all.
+            if request.method != "POST" or not request.path.endswith("/webhook"):
+                return None
+            if reply.status != 200 or (reply.body or b"").strip() != b"[]":
+                return None
+            status, message = await failed_turn(request.app)
+            sender = (request.json or {}).get("sender")
+            return response.json([{"recipient_id": sender, "text": message}], status=status)
 
         return webhook
