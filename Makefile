@@ -5,13 +5,12 @@ APP_PY := .venv/app/bin/python
 RASA_PY := .venv/rasa/bin/python
 YIWEN := .venv/app/bin/yiwen
 
-.PHONY: help env run run-prod ps test test-prod index model lint format lock bench eval clean
+.PHONY: help env run run-prod ps test index model lint format lock bench eval clean
 
 help:
 	@echo "make run    创建/更新环境，构建缺失的索引和模型，启动全部服务"
 	@echo "make test   创建/更新环境，运行全部测试"
 	@echo "make run-prod  生产配置：nginx + 多副本 Rasa / 动作服务器（supervisord），见 README"
-	@echo "make test-prod 全部测试，外加生产拓扑的故障测试（kill -9、存储中断、索引热切换，约多 10 分钟）"
 	@echo "make eval   在开发集上评测检索问答    make bench  性能基准"
 	@echo "make lint   ruff 检查                  make lock   重新生成依赖锁文件"
 
@@ -42,11 +41,6 @@ ps: env
 
 test: env
 	@scripts/test.sh
-
-# The production topology under load and failure (tests/topology), with everything else.
-test-prod: env
-	@scripts/setup-nginx.sh
-	@YIWEN_TEST_TOPOLOGY=1 scripts/test.sh
 
 lint: env
 	@.venv/app/bin/ruff check . && .venv/app/bin/ruff format --check .
