@@ -4,7 +4,9 @@ manifest still matches (the staleness check itself is under test)."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,9 +16,31 @@ SHARED = REPO.parent / "shared"
 CORE = SHARED / "corpus" / "core"
 DEV = SHARED / "eval" / "dev.jsonl"
 TEST_DATA = REPO / "var" / "test-data"
+#: The index over the core corpus that scripts/test.sh builds before any test runs.
+TEST_INDEX = TEST_DATA / "index"
 
 os.environ.setdefault("YIWEN_DATA_DIR", str(TEST_DATA))
 os.environ.setdefault("YIWEN_CORPUS_DIRS", f'["{CORE}"]')
+
+
+def test_index_env(data_dir: Path, copy: bool = False) -> dict[str, str] | None:
+    """Give a stack's own data dir the suite's index over the core corpus.
+
+    Why: a server started on an empty data dir builds the whole index before it answers
+    (minutes on two cores, while every other stream waits for the cores). A link is
+    enough for a stack that only reads the index or writes new versions beside it
+    (they replace the link in its own data dir, never the suite's index); ``copy`` for
+    one that must own it. Returns the settings that make the index current for that
+    stack, or None when the shared corpus or the test index is missing.
+    """
+    if not CORE.is_dir() or not (TEST_INDEX / "manifest.json").exists():
+        return None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if copy:
+        shutil.copytree(TEST_INDEX, data_dir / "index")
+    else:
+        (data_dir / "index").symlink_to(TEST_INDEX, target_is_directory=True)
+    return {"YIWEN_CORPUS_DIRS": json.dumps([str(CORE)])}
 
 
 def need_shared() -> None:

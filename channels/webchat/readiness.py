@@ -80,9 +80,11 @@ def forbid_memory_fallback(agent: Any) -> None:
 
 
 async def stores_problem(agent: Any, fresh: bool = False) -> str | None:
-    """:func:`_check_stores`, cached briefly (unless ``fresh``) and run off the loop."""
+    """:func:`_check_stores`, run off the loop. A healthy answer is kept for
+    ``STORE_CHECK_TTL_S`` (unless ``fresh``); a problem is checked again on the next
+    message, so the replica takes turns again as soon as the store is back."""
     now = time.monotonic()
-    if fresh or now - _last["at"] >= STORE_CHECK_TTL_S:
+    if fresh or _last["problem"] or now - _last["at"] >= STORE_CHECK_TTL_S:
         problem = await asyncio.get_running_loop().run_in_executor(None, _check_stores, agent)
         if problem and problem != _last["problem"]:
             logger.error("对话存储不可用（%s）：本副本暂停接收消息，答复 503", problem)

@@ -33,14 +33,13 @@ from core import ticket_ref
 from core.replies import render_text
 from core.settings import RasaSettings
 from tests.bot.conftest import REPO, TicketServer
+from tests.conftest import test_index_env
 from tests.netutil import free_port, reachable
 from tests.tickets.helpers import postgres_admin_url
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
 RASA_BIN = REPO / ".venv" / "rasa" / "bin" / "rasa"
-SHARED_CORE = REPO.parent / "shared" / "corpus" / "core"
-TEST_INDEX = REPO / "var" / "test-data" / "index"
 APP_PYTHON = REPO / ".venv" / "app" / "bin" / "python"
 
 
@@ -157,11 +156,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # Knowledge answers use the test suite's index over the core corpus (var/test-data,
     # built by scripts/test.sh or the first knowledge test); the stack's own data dir
     # only links to it, so the outbox and review log stay private to this run.
-    knowledge = SHARED_CORE.is_dir() and (TEST_INDEX / "manifest.json").exists()
-    if knowledge:
-        (tmp / "data").mkdir(parents=True, exist_ok=True)
-        (tmp / "data" / "index").symlink_to(TEST_INDEX, target_is_directory=True)
-        action_env["YIWEN_CORPUS_DIRS"] = f'["{SHARED_CORE}"]'
+    index_env = test_index_env(tmp / "data")
+    knowledge = index_env is not None
+    action_env.update(index_env or {})
     procs: list[subprocess.Popen[bytes]] = []
     try:
         actions_log = tmp / "actions.log"

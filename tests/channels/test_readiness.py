@@ -27,7 +27,12 @@ from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from channels.webchat import readiness
 
+class DeadEngine:
+    def connect(self):
+        raise ConnectionError("database gone")
+
 class Broken(InMemoryTrackerStore):
+    engine = DeadEngine()   # what SQLTrackerStore has; the readiness check asks it
     async def retrieve(self, sender_id):
         raise ConnectionError("database gone")
 
@@ -55,7 +60,7 @@ async def main():
     store = FailSafeTrackerStore(Broken(Domain.empty()))
     out["rasa_default"] = repr(await store.retrieve("u1"))
     agent = Agent(store, redis_up=True)
-    assert await readiness.refusal(App(agent)) is None   # installs the callback
+    readiness.forbid_memory_fallback(agent)   # what refusal() does before every turn
     try:
         await store.retrieve("u1")
         out["strict"] = "no error"
@@ -65,6 +70,10 @@ async def main():
     healthy = Agent(FailSafeTrackerStore(InMemoryTrackerStore(Domain.empty())), redis_up=True)
     readiness._last.update(at=0.0, problem=None)
     out["failed_healthy"] = await readiness.failed_turn(App(healthy))
+    out["serves_healthy"] = await readiness.refusal(App(healthy))
+    out["installed"] = (
+        healthy.tracker_store._on_tracker_store_error is readiness._refuse_memory_fallback
+    )
     out["failed_redis"] = await readiness.failed_turn(App(Agent(healthy.tracker_store, False)))
     print(json.dumps(out, ensure_ascii=False))
 
@@ -91,6 +100,10 @@ def test_a_tracker_store_error_fails_the_turn_and_refuses_the_next(seen: dict) -
     unavailable = strings()["unavailable"]
     assert seen["strict"] == "tracker store: ConnectionError"
     assert seen["refused_after"] == [503, unavailable["stores"]]
+
+
+def test_every_turn_runs_with_the_guard_installed(seen: dict) -> None:
+    assert seen["serves_healthy"] is None and seen["installed"] is True
 
 
 def test_a_turn_that_said_nothing_gets_an_apology(seen: dict) -> None:

@@ -12,11 +12,9 @@ server must bind): the probes check that only the app follows it.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import time
@@ -26,13 +24,12 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import test_index_env
 from tests.netutil import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 APP_PY = REPO / ".venv" / "app" / "bin" / "python"
 RASA_BIN = REPO / ".venv" / "rasa" / "bin" / "rasa"
-TEST_INDEX = REPO / "var" / "test-data" / "index"
-CORE = REPO.parent / "shared" / "corpus" / "core"
 READY_LINE = "邑问已启动"
 APP_HOST = "127.0.0.2"
 
@@ -155,8 +152,8 @@ class Stack:
 
 def start_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Stack:
     data = workdir / "data"
-    data.mkdir()
-    shutil.copytree(TEST_INDEX, data / "index")
+    index_env = test_index_env(data, copy=True)
+    assert index_env is not None, "the test index (var/test-data) is missing"
     database = workdir / "yiwen.db"
     ports = {"app": free_port(), "actions": free_port(), "rasa": free_port()}
     wechat_token = secrets.token_hex(8)
@@ -167,7 +164,7 @@ def start_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Stack
             "PYTHONUNBUFFERED": "1",
             "RASA_TELEMETRY_ENABLED": "false",
             "YIWEN_DATA_DIR": str(data),
-            "YIWEN_CORPUS_DIRS": json.dumps([str(CORE)]),
+            **index_env,
             "YIWEN_HOST": APP_HOST,
             "YIWEN_PORT": str(ports["app"]),
             "YIWEN_ACTION_PORT": str(ports["actions"]),

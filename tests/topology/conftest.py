@@ -23,14 +23,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import test_index_env
 from tests.netutil import reachable
 from tests.topology.stores import OwnPostgres, OwnRedis, available
 from yiwen.topology import is_ready
 
 REPO = Path(__file__).resolve().parents[2]
 YIWEN = REPO / ".venv" / "app" / "bin" / "yiwen"
-SHARED_CORE = REPO.parent / "shared" / "corpus" / "core"
-TEST_INDEX = REPO / "var" / "test-data" / "index"
 #: A turn that takes longer than this counts as failed (issue 14).
 TURN_LIMIT_S = 10.0
 
@@ -240,22 +239,21 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         pytest.skip(why)
     if not (REPO / ".venv" / "rasa" / "bin" / "python").exists():
         pytest.skip("the Rasa environment (.venv/rasa) is missing")
-    if not (TEST_INDEX / "manifest.json").exists() or not SHARED_CORE.is_dir():
-        pytest.skip("the test index (var/test-data, built by scripts/test.sh) is missing")
     tmp = tmp_path_factory.mktemp("prod")
     tmp.chmod(0o755)
+    data = tmp / "data"
+    index_env = test_index_env(data)
+    if index_env is None:
+        pytest.skip("the test index (var/test-data, built by scripts/test.sh) is missing")
     pg, redis = OwnPostgres(tmp), OwnRedis(tmp)
     pg.init()
     pg.create_database("yiwen")
     redis.start()
-    data = tmp / "data"
-    data.mkdir()
-    (data / "index").symlink_to(TEST_INDEX, target_is_directory=True)
     base = _port_block(8)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YIWEN_", "SANIC_"))}
     env.update(
         YIWEN_DATA_DIR=str(data),
-        YIWEN_CORPUS_DIRS=json.dumps([str(SHARED_CORE)]),
+        **index_env,
         YIWEN_DATABASE_URL=pg.url("yiwen", "postgresql+psycopg"),
         YIWEN_RASA_TRACKER_STORE_URL=pg.url("yiwen_rasa"),
         YIWEN_RASA_LOCK_STORE_URL=redis.url(1),
