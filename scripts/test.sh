@@ -96,21 +96,22 @@ s1=$!
 wait_for_model
 echo "==> pytest [T] 生产拓扑 [S] 安全探测 [W] 浏览器 [R] REST [X] 微信 [C] Rasa CLI：真实 Rasa 对话栈"
 declare -A streams=()
-# The topology stream (about 5 minutes alone on two cores) starts first: it is the
-# longest. YIWEN_TEST_TOPOLOGY=0 leaves it out of a local run.
+# The topology stream (about 5 minutes alone on two cores) is the longest: it starts
+# first and keeps full priority, the other stacks run at nice 2 and fill its waits.
+# YIWEN_TEST_TOPOLOGY=0 leaves it out of a local run.
 if [ "${YIWEN_TEST_TOPOLOGY:-1}" = "1" ]; then
   stream T 0 -m rasa tests/topology -v --durations=10 &
   streams[T]=$!
 else
   echo "==> 跳过 [T] 生产拓扑测试（YIWEN_TEST_TOPOLOGY=0）"
 fi
-stream S 0 -m rasa tests/security -v &
+stream S 2 -m rasa tests/security -v --durations=8 &
 streams[S]=$!
-stream W 0 -m rasa tests/browser -v &
+stream W 2 -m rasa tests/browser -v --durations=8 &
 streams[W]=$!
-stream X 0 -m rasa tests/channels/test_wechat_e2e.py -v &
+stream X 2 -m rasa tests/channels/test_wechat_e2e.py -v --durations=8 &
 streams[X]=$!
-stream R 0 -m rasa --ignore tests/security --ignore tests/browser --ignore tests/topology \
+stream R 2 -m rasa --durations=8 --ignore tests/security --ignore tests/browser --ignore tests/topology \
   --ignore tests/channels/test_wechat_e2e.py --ignore tests/bot/test_rasa_cli.py -v &
 streams[R]=$!
 stream C 5 -m rasa tests/bot/test_rasa_cli.py -v &
