@@ -48,6 +48,42 @@ def _rss_mb(pid: int) -> float:
     return total
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its live descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        todo += [int(c) for c in children]
+    return total
+
+
+def _cpu_by_process(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """CPU seconds so far of each topology process, the stores and this benchmark."""
+    out = {r["name"]: _cpu_s(int(r["pid"])) for r in rows if r["pid"] and r["kind"] != "manager"}
+    stores = {"postgres": 0.0, "redis-server": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        if comm.split(":")[0] in stores or comm in stores:
+            fields = text.rsplit(")", 1)[1].split()
+            key = "postgres" if comm.startswith("postgres") else "redis-server"
+            stores[key] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    out.update(stores)
+    out["benchmark client"] = _cpu_s(os.getpid())
+    return out
+
+
 def _ps(env: dict[str, str]) -> list[dict[str, Any]]:
     out = subprocess.run([str(YIWEN), "ps", "--json"], env=env, capture_output=True, text=True)
     return json.loads(out.stdout) if out.returncode == 0 else []
@@ -117,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     public = f"http://127.0.0.1:{args.port}"
     turns: list[Row] = []
     memory: list[tuple[int, str, str, float]] = []
+    cpu: list[tuple[int, str, float]] = []
     for n in args.replicas:
         log = data / f"up-{n}.log"
         print(f"==> {n} 个副本：启动中（日志 {log}）", flush=True)
@@ -124,12 +161,20 @@ def main(argv: list[str] | None = None) -> int:
         try:
             httpx.get(f"{public}/healthz", timeout=10).raise_for_status()
             for users, think in ((20, 0.0), (20, 3.0)):
+                before = _cpu_by_process(_ps(env))
                 row = asyncio.run(
                     bench_turns("knowledge", users, think, 10.0, args.window, base_url=public)
                 )
+                after = _cpu_by_process(_ps(env))
                 row.what = f"{n} replica(s): {row.what}"
                 turns.append(row)
                 print(row.markdown(), flush=True)
+                if think == 0.0:
+                    # Warm-up turns are not in row.n: CPU per turn over every turn sent.
+                    sent = row.n * (args.window + 10.0) / args.window
+                    for name in after:
+                        ms = 1000 * (after[name] - before.get(name, 0.0)) / max(1.0, sent)
+                        cpu.append((n, name, ms))
             for r in _ps(env):
                 if r["pid"]:
                     memory.append((n, r["name"], r["kind"], _rss_mb(int(r["pid"]))))
@@ -139,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for row in turns:
         print(row.markdown())
+    print("\n| replicas | process | CPU ms per turn at saturation (approx.) |")
+    print("|---|---|---|")
+    for n, name, ms in cpu:
+        print(f"| {n} | {name} | {ms:.1f} |")
     print("\n| replicas | process | kind | RSS MB (with children) |")
     print("|---|---|---|---|")
     for n, name, kind, mb in memory:

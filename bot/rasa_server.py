@@ -43,6 +43,9 @@ def rasa_argv(args: list[str], token: str) -> list[str]:
 
 def main() -> None:
     sys.argv = rasa_argv(sys.argv[1:], get_settings().rasa_auth_token())
+    from bot import rasa_patches
+
+    rasa_patches.install()
     from rasa.__main__ import main as rasa_main
 
     sys.exit(rasa_main())
