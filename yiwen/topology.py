@@ -235,9 +235,7 @@ def render_nginx(p: Plan) -> str:
         # loading answers 503 at once, so nginx gains nothing by marking either down;
         # marking did harm: one 503 from the survivor while the other restarted left
         # "no live upstreams" for every conversation for fail_timeout.
-        return "\n".join(
-            f"    server 127.0.0.1:{x.port} max_fails=0;" for x in p.of_kind(kind)
-        )
+        return "\n".join(f"    server 127.0.0.1:{x.port} max_fails=0;" for x in p.of_kind(kind))
 
     app = p.of_kind("app")[0]
     user = "user www-data;" if os.geteuid() == 0 else ""
