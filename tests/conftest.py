@@ -23,7 +23,7 @@ os.environ.setdefault("YIWEN_DATA_DIR", str(TEST_DATA))
 os.environ.setdefault("YIWEN_CORPUS_DIRS", f'["{CORE}"]')
 
 
-def test_index_env(data_dir: Path, copy: bool = False) -> dict[str, str] | None:
+def use_test_index(data_dir: Path, copy: bool = False) -> dict[str, str] | None:
     """Give a stack's own data dir the suite's index over the core corpus.
 
     Why: a server started on an empty data dir builds the whole index before it answers

@@ -33,7 +33,7 @@ from core import ticket_ref
 from core.replies import render_text
 from core.settings import RasaSettings
 from tests.bot.conftest import REPO, TicketServer
-from tests.conftest import test_index_env
+from tests.conftest import use_test_index
 from tests.netutil import free_port, reachable
 from tests.tickets.helpers import postgres_admin_url
 
@@ -156,7 +156,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # Knowledge answers use the test suite's index over the core corpus (var/test-data,
     # built by scripts/test.sh or the first knowledge test); the stack's own data dir
     # only links to it, so the outbox and review log stay private to this run.
-    index_env = test_index_env(tmp / "data")
+    index_env = use_test_index(tmp / "data")
     knowledge = index_env is not None
     action_env.update(index_env or {})
     procs: list[subprocess.Popen[bytes]] = []

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.actions import review_log
 from core.settings import TicketsSettings
-from tests.conftest import test_index_env
+from tests.conftest import use_test_index
 from tests.netutil import free_port
 from tests.tickets.helpers import SERVICE_TOKEN, complaint, post_ticket, stop_server, wait_healthy
 from tickets.db import make_engine
@@ -56,7 +56,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         YIWEN_TICKET_API_TOKEN=SERVICE_TOKEN,
         PYTHONPATH=str(REPO),
         # 写入问答库 asks the hit test for a source: the suite's index, not a new build.
-        **(test_index_env(tmp / "data") or {}),
+        **(use_test_index(tmp / "data") or {}),
     )
     port = free_port()
     log_path = tmp / "app.log"

@@ -15,7 +15,8 @@ from contextlib import ExitStack
 import pytest
 
 from core.settings import TicketsSettings
-from tests.security.stack import RASA_BIN, TEST_INDEX, Stack, start_stack
+from tests.conftest import TEST_INDEX
+from tests.security.stack import RASA_BIN, Stack, start_stack
 from tests.tickets.helpers import (
     PostgresUnavailable,
     Server,

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import test_index_env
+from tests.conftest import use_test_index
 from tests.netutil import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -152,7 +152,7 @@ class Stack:
 
 def start_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Stack:
     data = workdir / "data"
-    index_env = test_index_env(data, copy=True)
+    index_env = use_test_index(data, copy=True)
     assert index_env is not None, "the test index (var/test-data) is missing"
     database = workdir / "yiwen.db"
     ports = {"app": free_port(), "actions": free_port(), "rasa": free_port()}

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import test_index_env
+from tests.conftest import use_test_index
 from tests.netutil import reachable
 from tests.topology.stores import OwnPostgres, OwnRedis, available
 from yiwen.topology import is_ready
@@ -242,7 +242,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     tmp = tmp_path_factory.mktemp("prod")
     tmp.chmod(0o755)
     data = tmp / "data"
-    index_env = test_index_env(data)
+    index_env = use_test_index(data)
     if index_env is None:
         pytest.skip("the test index (var/test-data, built by scripts/test.sh) is missing")
     pg, redis = OwnPostgres(tmp), OwnRedis(tmp)

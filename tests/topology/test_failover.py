@@ -141,6 +141,39 @@ def test_killing_an_action_server_under_load(topology: Topology) -> None:
     assert topology.row(victim)["pid"] != old_pid
 
 
+def test_rolling_restart_drops_no_turn(topology: Topology) -> None:
+    """`yiwen rollout` restarts the replicas of a kind one at a time, the next only once
+    the previous is ready again. Run here on the action servers (seconds each, so CI can
+    afford it under load); a new Rasa model goes the same way (`--kind rasa`, the
+    default), one model load per replica."""
+    import subprocess
+
+    names = ["actions-1", "actions-2"]
+    old = {name: topology.row(name)["pid"] for name in names}
+    done: dict[str, Any] = {}
+
+    def roll() -> None:
+        done["run"] = subprocess.run(
+            [str(YIWEN), "rollout", "--kind", "actions"],
+            env=topology.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    roller = threading.Timer(2.0, roll)
+    roller.start()
+    senders = [f"roll-{i:03d}-web" for i in range(20)]
+    turns = asyncio.run(load(topology, senders, 25.0, QUESTIONS, think=3.0))
+    roller.join()
+    run = done["run"]
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert _failed_share(turns) == 0, [t for t in turns if t.failed]
+    topology.wait_healthy(names, seconds=120)
+    for name in names:
+        assert topology.row(name)["pid"] != old[name], name
+
+
 NEW_AMOUNT = "3.7万元"  # in no other document
 NEW_TITLE = "江门市个体工商户数字化转型奖励试行办法"
 
