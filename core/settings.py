@@ -409,6 +409,13 @@ class BotSettings(_Section):
         description="Preload the engine and start the outbox worker on import of "
         "`bot.actions`; default: only when run as the action server.",
     )
+    actions_preload_blocking: bool = Field(
+        default=False,
+        description="Open the action server's port only once the engine is loaded. The "
+        "production profile sets it: another replica answers meanwhile, and a replica that "
+        "accepted calls while loading made knowledge questions wait past the action "
+        "timeout. A lone action server (`yiwen up`) opens at once, so forms work at once.",
+    )
     ticket_api_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Where the action server files tickets; `yiwen up`: the app beside it.",

@@ -160,6 +160,7 @@ def plan(settings: Settings | None = None, root: Path = REPO_ROOT) -> Plan:
                 env={
                     "YIWEN_TICKET_API_URL": f"http://127.0.0.1:{settings.server.port}",
                     "YIWEN_ACTIONS_PRELOAD": "1",
+                    "YIWEN_ACTIONS_PRELOAD_BLOCKING": "1",
                     "YIWEN_TICKET_TIMEOUT": str(TICKET_TIMEOUT_S),
                     "YIWEN_ACTIONS_METRICS_PORT": str(metrics + 20),
                     **REPLICA_THREADS,

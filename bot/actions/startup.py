@@ -8,7 +8,9 @@ The preload runs in a background thread: the server must answer within seconds o
 (re)start, because forms, submissions and status look-ups need no engine, and after a
 crash ``yiwen up`` restarts it while citizens are mid-complaint. A knowledge question
 that arrives during the warm-up waits for the engine (``retrieval.engine`` loads it
-once, under a lock).
+once, under a lock). In the production profile, where another replica answers meanwhile,
+``YIWEN_ACTIONS_PRELOAD_BLOCKING=1`` loads it before the port opens instead: nginx then
+sends no call to a replica that is still loading.
 
 Runs once, when ``python -m rasa_sdk --actions bot.actions`` imports this
 package (detected from ``__main__``) or when ``YIWEN_ACTIONS_PRELOAD=1``.
@@ -64,7 +66,12 @@ def start() -> None:
 
     # Before anything logs a phone number or an httpx URL with phone_last4 in it.
     pii.install()
-    threading.Thread(target=preload_engine, name="yiwen-preload", daemon=True).start()
+    from core.settings import get_settings
+
+    if get_settings().bot.actions_preload_blocking:
+        preload_engine()  # before rasa_sdk opens the port (production: see the setting)
+    else:
+        threading.Thread(target=preload_engine, name="yiwen-preload", daemon=True).start()
     from bot.actions import metrics
 
     metrics.start()
