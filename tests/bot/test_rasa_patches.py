@@ -6,14 +6,7 @@ Runs the real Rasa class in the Rasa environment (Python 3.10), in a subprocess.
 
 from __future__ import annotations
 
-import json
-import subprocess
-from pathlib import Path
-
-import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-RASA_PY = REPO / ".venv" / "rasa" / "bin" / "python"
+from tests.rasa_env import run_in_rasa
 
 SCRIPT = r"""
 import json
@@ -49,13 +42,7 @@ print(json.dumps({"original": original, "patched": patched,
 
 
 def test_cached_reply_check_matches_rasas_own() -> None:
-    if not RASA_PY.exists():
-        pytest.skip("the Rasa environment (.venv/rasa) is missing")
-    done = subprocess.run(
-        [str(RASA_PY), "-c", SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=240
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = run_in_rasa(SCRIPT)
     assert seen["installed"] is True
     assert seen["patched"] == seen["original"]
     kinds = [k for k, _ in seen["original"]]

@@ -10,16 +10,10 @@ with PostgreSQL and Redis really stopped, runs in tests/topology.
 
 from __future__ import annotations
 
-import json
-import subprocess
-from pathlib import Path
-
 import pytest
 
 from core.replies import strings
-
-REPO = Path(__file__).resolve().parents[2]
-RASA_PY = REPO / ".venv" / "rasa" / "bin" / "python"
+from tests.rasa_env import run_in_rasa
 
 SCRIPT = r"""
 import asyncio, json
@@ -83,13 +77,7 @@ asyncio.run(main())
 
 @pytest.fixture(scope="module")
 def seen() -> dict:
-    if not RASA_PY.exists():
-        pytest.skip("the Rasa environment (.venv/rasa) is missing")
-    done = subprocess.run(
-        [str(RASA_PY), "-c", SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=240
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_in_rasa(SCRIPT)
 
 
 def test_rasa_alone_would_start_the_conversation_over(seen: dict) -> None:

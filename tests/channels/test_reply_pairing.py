@@ -8,14 +8,13 @@ run the real Rasa classes in the Rasa environment (Python 3.10) in a subprocess.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.rasa_env import run_in_rasa
+
 REPO = Path(__file__).resolve().parents[2]
-RASA_PY = REPO / ".venv" / "rasa" / "bin" / "python"
 
 SCRIPT = r"""
 import asyncio, json
@@ -57,18 +56,11 @@ asyncio.run(main())
 
 @pytest.fixture(scope="module")
 def sent() -> dict:
-    if not RASA_PY.exists():
-        pytest.skip("the Rasa environment (.venv/rasa) is missing")
-    done = subprocess.run(
-        [str(RASA_PY), "-c", SCRIPT],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return run_in_rasa(
+        SCRIPT,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "YIWEN_DATA_DIR": "/tmp"},
+        timeout=300,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_rest_collector_pairs_a_reply_and_nothing_else(sent: dict) -> None:
