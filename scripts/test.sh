@@ -86,7 +86,7 @@ stream() {
   shift 2
   (
     nice -n "$priority" "${PYTEST[@]}" -o console_output_style=classic -p no:cacheprovider "$@" 2>&1 |
-      sed -u "s/^/[$tag] /"
+      tee "artifacts/pytest-$tag.log" | sed -u "s/^/[$tag] /"
     exit "${PIPESTATUS[0]}"
   )
 }
@@ -122,6 +122,15 @@ for tag in "${!streams[@]}"; do
   wait "${streams[$tag]}" || failed+=("[$tag]")
 done
 if [ ${#failed[@]} -gt 0 ]; then
+  # CI shows only the end of the output: repeat what failed, and the first assertion
+  # lines of each failing stream, last (full logs: artifacts/pytest-<stream>.log).
+  for tag in "${failed[@]}"; do
+    log="artifacts/pytest-${tag//[\[\]]/}.log"
+    [ -f "$log" ] || continue
+    echo "==> ${tag} 失败摘要（完整日志：$log）" >&2
+    grep -E '^(FAILED|ERROR) ' "$log" | cut -c1-400 >&2
+    grep -E '^E  ' "$log" | head -n 12 | cut -c1-300 >&2
+  done
   echo "==> 测试失败：${failed[*]}（在上面的输出中搜索该前缀和 FAILED / ERROR）" >&2
   exit 1
 fi
