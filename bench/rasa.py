@@ -127,6 +127,9 @@ async def _send(client: httpx.AsyncClient, sender: str, text: str) -> float:
     t0 = time.perf_counter()
     response = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
     response.raise_for_status()
+    # A turn that answers nothing is a failure (issue 14), not a fast turn: never time it.
+    if not any(str(m.get("text") or "").strip() for m in response.json()):
+        raise RuntimeError(f"empty reply to {text!r} ({sender})")
     return time.perf_counter() - t0
 
 

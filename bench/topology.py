@@ -48,8 +48,8 @@ def _rss_mb(pid: int) -> float:
     return total
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its live descendants."""
+def _cpu_s(pid: int, descendants: bool = True) -> float:
+    """User + system CPU seconds of ``pid`` and (unless not asked) its live descendants."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     todo = [pid]
@@ -61,7 +61,8 @@ def _cpu_s(pid: int) -> float:
             children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
         except OSError:
             continue
-        todo += [int(c) for c in children]
+        if descendants:
+            todo += [int(c) for c in children]
     return total
 
 
@@ -80,7 +81,8 @@ def _cpu_by_process(rows: list[dict[str, Any]]) -> dict[str, float]:
             key = "postgres" if comm.startswith("postgres") else "redis-server"
             stores[key] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     out.update(stores)
-    out["benchmark client"] = _cpu_s(os.getpid())
+    # The client alone: the topology it started (`yiwen up --prod`) is its child.
+    out["benchmark client"] = _cpu_s(os.getpid(), descendants=False)
     return out
 
 

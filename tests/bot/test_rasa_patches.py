@@ -47,3 +47,58 @@ def test_cached_reply_check_matches_rasas_own() -> None:
     assert seen["patched"] == seen["original"]
     kinds = [k for k, _ in seen["original"]]
     assert kinds[:3] == ["ok", "ok", "ok"] and "error" in kinds[3:]
+
+
+KEEPALIVE_SCRIPT = r"""
+import asyncio, json
+from aiohttp import web
+from rasa.utils.endpoints import EndpointConfig, ClientResponseError
+from bot import rasa_patches
+
+async def main():
+    peers = []
+
+    async def hook(request):
+        peers.append(request.transport.get_extra_info("peername")[1])
+        body = await request.json()
+        if body.get("fail"):
+            return web.json_response({"error": "no"}, status=500)
+        return web.json_response({"echo": body, "auth": request.headers.get("X-Key")})
+
+    app = web.Application()
+    app.router.add_post("/webhook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"X-Key": "k"})
+
+    async def three():
+        out = [await endpoint.request(json={"n": i}, method="post") for i in range(2)]
+        try:
+            await endpoint.request(json={"fail": 1}, method="post")
+        except ClientResponseError as exc:
+            out.append(["error", exc.status])
+        return out
+
+    before = await three()
+    ports_before = list(peers)
+    del peers[:]
+    rasa_patches.install()
+    after = await three()
+    await runner.cleanup()
+    return {"before": before, "after": after, "ports_before": ports_before,
+            "ports_after": list(peers)}
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_action_calls_reuse_one_connection_with_the_same_results() -> None:
+    seen = run_in_rasa(KEEPALIVE_SCRIPT)
+    assert seen["after"] == seen["before"]
+    assert seen["before"][0] == {"echo": {"n": 0}, "auth": "k"}
+    assert seen["before"][2] == ["error", 500]
+    assert len(set(seen["ports_before"])) == 3  # Rasa's own: a new connection per call
+    assert len(set(seen["ports_after"])) == 1, seen["ports_after"]

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from tests.conftest import use_test_index
-from tests.netutil import reachable
+from tests.netutil import stable_ports
 from tests.topology.stores import OwnPostgres, OwnRedis, available
 from yiwen.topology import is_ready
 
@@ -34,15 +34,6 @@ YIWEN = REPO / ".venv" / "app" / "bin" / "yiwen"
 TURN_LIMIT_S = 10.0
 
 # (conftest.py's own pytestmark would mark nothing: test_failover.py carries the marks.)
-
-
-def _port_block(n: int) -> int:
-    """The first of ``n`` consecutive free ports."""
-    for _ in range(200):
-        base = random.randint(20000, 40000)
-        if all(not reachable("127.0.0.1", base + i, timeout=0.05) for i in range(n)):
-            return base
-    raise RuntimeError("no block of free ports")
 
 
 @dataclass
@@ -249,7 +240,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     pg.init()
     pg.create_database("yiwen")
     redis.start()
-    base = _port_block(8)
+    base = stable_ports(33)  # up to the metrics ports (yiwen.topology.plan)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YIWEN_", "SANIC_"))}
     env.update(
         YIWEN_DATA_DIR=str(data),
@@ -277,7 +268,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     )
     topo = Topology(env, tmp, f"http://127.0.0.1:{base}", pg, redis, proc, log)
     try:
-        topo.wait_healthy()
+        topo.wait_healthy(seconds=900)  # two model loads beside five other test streams
         yield topo
     finally:
         if proc.poll() is None:

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.netutil import free_port, reachable
+from tests.netutil import reachable, stable_ports
 
 
 def _pg_bin(name: str) -> str | None:
@@ -40,7 +40,7 @@ class OwnPostgres:
         # so the cluster gets a folder of its own under the system temp dir.
         self.user: str | None = "postgres" if os.geteuid() == 0 else None
         self.dir = Path(tempfile.mkdtemp(prefix="yiwen-pg-")) if self.user else root / "pg"
-        self.port = free_port()
+        self.port = stable_ports()
 
     def _run(self, *cmd: str) -> subprocess.CompletedProcess[str]:
         prefix = ["runuser", "-u", self.user, "--"] if self.user else []
@@ -101,7 +101,7 @@ class OwnPostgres:
 class OwnRedis:
     def __init__(self, root: Path) -> None:
         self.dir = root / "redis"
-        self.port = free_port()
+        self.port = stable_ports()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
