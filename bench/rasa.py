@@ -210,6 +210,21 @@ def bench_train() -> dict[str, Any]:
     return {"what": "rasa train", "seconds": round(seconds, 1), "peak_rss_mb": round(peak_mb)}
 
 
+def wait_for_model(port: int, proc: subprocess.Popen[bytes]) -> None:
+    """Until the ``rasa run`` on ``port`` has a model loaded (``/status`` names it; ``/``
+    answers before that). Exits when the process dies first."""
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit("rasa run exited during start-up")
+        try:
+            ready = httpx.get(f"http://127.0.0.1:{port}/status", timeout=2)
+            if ready.status_code == 200 and ready.json().get("model_file"):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+
+
 def bench_start(model: str, port: int) -> dict[str, Any]:
     """Start ``rasa run`` with the model and time until it answers, then stop it."""
     rasa = REPO / ".venv" / "rasa" / "bin" / "rasa"
@@ -222,16 +237,7 @@ def bench_start(model: str, port: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit("rasa run exited during start-up")
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/status", timeout=2)
-                if ready.status_code == 200 and ready.json().get("model_file"):
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+        wait_for_model(port, proc)
         seconds = time.perf_counter() - t0
     finally:
         proc.terminate()

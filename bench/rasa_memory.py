@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import free_port
-from bench.rasa import PARSE_SENTENCES
+from bench.rasa import PARSE_SENTENCES, wait_for_model
 from bot.train import model_path
 from yiwen.topology import REPLICA_THREADS
 
@@ -65,16 +65,7 @@ def measure(extra: dict[str, str], parses: int) -> dict[str, float]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            if proc.poll() is not None:
-                sys.exit("rasa run exited during start-up")
-            try:
-                status = httpx.get(f"{base}/status", timeout=2)
-                if status.status_code == 200 and status.json().get("model_file"):
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+        wait_for_model(port, proc)
         start_s = time.perf_counter() - t0
         loaded = _status_kb(proc.pid)["VmRSS"]
         with httpx.Client(base_url=base, timeout=30) as client:

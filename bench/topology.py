@@ -7,6 +7,12 @@ Starts ``yiwen up --prod`` twice on this machine (its PostgreSQL and Redis, data
 saturation (20 conversations, no think time, knowledge turns), latency at 20
 conversations with 3 s think time, and the resident memory of every process of the
 topology (``yiwen ps`` pids and their children). Prints one table per measurement.
+
+    .venv/app/bin/python -m bench.topology --replicas 2 --rollout rasa
+
+also rolls the Rasa replicas (``yiwen rollout``: each reloads its model, about a
+minute) while 20 conversations talk, and counts the failed turns. Too slow for CI's
+failure tests, which roll the action servers the same way.
 """
 
 from __future__ import annotations
@@ -120,11 +126,80 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+#: A turn counts as failed if it errors, returns empty, or takes longer than 10 s (issue 14).
+TURN_LIMIT_S = 10.0
+
+
+async def _load_until(public: str, done: Any, users: int = 20, think: float = 3.0) -> list[Any]:
+    """(status, seconds, empty) of every turn of ``users`` conversations until ``done()``."""
+    from bench.rasa import KNOWLEDGE_QUESTIONS
+
+    turns: list[tuple[int, float, bool]] = []
+
+    async def citizen(i: int, client: httpx.AsyncClient) -> None:
+        await asyncio.sleep(think * i / users)  # stagger the starts
+        n = 0
+        while not done():
+            text = KNOWLEDGE_QUESTIONS[(i + n) % len(KNOWLEDGE_QUESTIONS)]
+            t0 = time.perf_counter()
+            try:
+                r = await client.post(
+                    "/webhooks/rest/webhook", json={"sender": f"roll-{i:03d}", "message": text}
+                )
+                empty = not any(str(m.get("text") or "").strip() for m in r.json())
+                turns.append((r.status_code, time.perf_counter() - t0, empty))
+            except Exception:  # a failed turn, counted below
+                turns.append((0, time.perf_counter() - t0, True))
+            n += 1
+            await asyncio.sleep(think * (0.5 + (n % 3) / 2))
+
+    async with httpx.AsyncClient(base_url=public, timeout=TURN_LIMIT_S + 5) as client:
+        await asyncio.gather(*(citizen(i, client) for i in range(users)))
+    return turns
+
+
+def _rollout_under_load(kind: str, env: dict[str, str], public: str) -> str:
+    """``yiwen rollout --kind KIND`` while 20 conversations (3 s think) talk: one table row."""
+    result: dict[str, Any] = {}
+
+    def roll() -> None:
+        time.sleep(5)
+        t0 = time.perf_counter()
+        result["run"] = subprocess.run(
+            [str(YIWEN), "rollout", "--kind", kind], env=env, capture_output=True, text=True
+        )
+        result["seconds"] = time.perf_counter() - t0
+        time.sleep(5)  # and a few turns after the last replica is back
+
+    import threading
+
+    roller = threading.Thread(target=roll)
+    roller.start()
+    turns = asyncio.run(_load_until(public, lambda: not roller.is_alive()))
+    roller.join()
+    run = result["run"]
+    if run.returncode != 0:
+        sys.exit(f"yiwen rollout --kind {kind} failed:\n{run.stdout}{run.stderr}")
+    failed = [t for t in turns if t[0] != 200 or t[2] or t[1] > TURN_LIMIT_S]
+    secs = sorted(t[1] for t in turns)
+    p95 = secs[int(0.95 * (len(secs) - 1))] * 1000 if secs else 0.0
+    return (
+        f"| `yiwen rollout --kind {kind}` under 20 conversations, 3 s think "
+        f"| {result['seconds']:.0f} | {len(turns)} | {len(failed)} | {p95:.0f} "
+        f"| {max(secs) * 1000:.0f} |"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--window", type=float, default=30.0)
     parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument(
+        "--rollout",
+        choices=["rasa", "actions"],
+        help="after the measurements, roll the replicas of this kind under load (last size)",
+    )
     args = parser.parse_args(argv)
     data = REPO / "var" / "bench-prod"
     data.mkdir(parents=True, exist_ok=True)
@@ -156,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     turns: list[Row] = []
     memory: list[tuple[int, str, str, float]] = []
     cpu: list[tuple[int, str, float]] = []
+    rollouts: list[str] = []
     for n in args.replicas:
         log = data / f"up-{n}.log"
         print(f"==> {n} 个副本：启动中（日志 {log}）", flush=True)
@@ -180,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
             for r in _ps(env):
                 if r["pid"]:
                     memory.append((n, r["name"], r["kind"], _rss_mb(int(r["pid"]))))
+            if args.rollout and n == args.replicas[-1]:
+                print(f"==> {n} 个副本：负载下滚动更新 {args.rollout}", flush=True)
+                rollouts.append(_rollout_under_load(args.rollout, env, public))
+                print(rollouts[-1], flush=True)
         finally:
             _stop(proc)
     print("\n| measurement (through nginx) | conversations | n | p50 ms | p95 ms | turns/s |")
@@ -197,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.replicas:
         total = sum(mb for m, _, kind, mb in memory if m == n and kind != "manager")
         print(f"| {n} | **total** | | {total:.0f} |")
+    if rollouts:
+        print("\n| rolling restart | seconds | turns | failed | p95 ms | max ms |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(rollouts))
     shutil.rmtree(data / "prod", ignore_errors=True)
     return 0
 

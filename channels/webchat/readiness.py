@@ -52,6 +52,15 @@ def _check_stores(agent: Any) -> str | None:
     return None
 
 
+def _note(problem: str | None) -> None:
+    """Remember the stores' state now; log when it changes (once per outage, not per turn)."""
+    if problem and problem != _last["problem"]:
+        logger.error("对话存储不可用（%s）：本副本暂停接收消息，答复 503", problem)
+    elif _last["problem"] and not problem:
+        logger.warning("对话存储已恢复，本副本恢复接收消息")
+    _last.update(at=time.monotonic(), problem=problem)
+
+
 class TrackerStoreUnavailable(RuntimeError):
     """Raised instead of Rasa's silent fall-back to an in-memory tracker."""
 
@@ -65,9 +74,7 @@ def _refuse_memory_fallback(error: Exception) -> None:
     channel answers 503 with the stores apology and nginx tries another replica.
     """
     problem = f"tracker store: {type(error).__name__}"
-    if problem != _last["problem"]:
-        logger.error("对话存储不可用（%s）：本副本暂停接收消息，答复 503", problem)
-    _last.update(at=time.monotonic(), problem=problem)
+    _note(problem)
     raise TrackerStoreUnavailable(problem) from error
 
 
@@ -85,12 +92,7 @@ async def stores_problem(agent: Any, fresh: bool = False) -> str | None:
     message, so the replica takes turns again as soon as the store is back."""
     now = time.monotonic()
     if fresh or _last["problem"] or now - _last["at"] >= STORE_CHECK_TTL_S:
-        problem = await asyncio.get_running_loop().run_in_executor(None, _check_stores, agent)
-        if problem and problem != _last["problem"]:
-            logger.error("对话存储不可用（%s）：本副本暂停接收消息，答复 503", problem)
-        elif _last["problem"] and not problem:
-            logger.warning("对话存储已恢复，本副本恢复接收消息")
-        _last.update(at=time.monotonic(), problem=problem)
+        _note(await asyncio.get_running_loop().run_in_executor(None, _check_stores, agent))
     return _last["problem"]
 
 
