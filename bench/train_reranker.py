@@ -21,7 +21,6 @@ Derived data (documents, index, candidate features) stays under ``var/rerank``.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import itertools
 import json
@@ -33,11 +32,10 @@ from typing import Any
 import numpy as np
 
 from bench.common import REPO, SHARED
+from bench.ncp import NCP_TRAIN, as_sentence, read_rows, spans_by_doc
 from retrieval.rerank import DEPTH, FEATURE_NAMES, MODEL_PATH, features
 
-NCP_TRAIN = SHARED / "eval" / "external" / "ncp_policy_qa" / "NCPPolicies_train_20200301.csv"
 WORKDIR = REPO / "var" / "rerank"
-SENTENCE_END = "。！？；.!?;"
 
 # Hyperparameters compared by cross-validation. Small on purpose: ~2.4k training lists,
 # and on the shared 2-core machine each grid point (5 fits) takes minutes.
@@ -68,33 +66,21 @@ class Question:
 def load_ncp(path: Path, max_docs: int | None, seed: int) -> tuple[dict[str, str], list[Question]]:
     """Documents (stem -> text) and questions from the NCP training file.
 
-    Read with quoting off: answer spans contain bare quote characters.
     ``max_docs`` samples whole documents (with all their questions) to bound the
     encoding time; the sample is fixed by ``seed``.
     """
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(reader)
-        assert header[:4] == ["id", "docid", "question", "answer"], header
-        rows = [r for r in reader if len(r) == 4]
-    spans: dict[str, list[str]] = {}
-    for _id, docid, _q, answer in rows:
-        answer = answer.strip()
-        if answer and answer not in spans.setdefault(docid, []):
-            spans[docid].append(answer)
+    rows = read_rows(path)
+    spans = spans_by_doc(rows)
     docids = sorted(spans)
     if max_docs and max_docs < len(docids):
         rng = np.random.default_rng(seed)
         docids = sorted(rng.choice(docids, size=max_docs, replace=False).tolist())
     stem = {d: f"ncp{i:04d}" for i, d in enumerate(docids)}
-    docs = {
-        stem[d]: "".join(s if s[-1] in SENTENCE_END else s + "。" for s in spans[d]) + "\n"
-        for d in docids
-    }
+    docs = {stem[d]: "".join(as_sentence(s) for s in spans[d]) + "\n" for d in docids}
     questions = [
-        Question(qid, q.strip(), stem[docid])
+        Question(qid, q, stem[docid])
         for qid, docid, q, answer in rows
-        if docid in stem and q.strip() and answer.strip()
+        if docid in stem and q and answer
     ]
     return docs, questions
 
