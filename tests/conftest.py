@@ -57,7 +57,21 @@ def core_engine():
     return get_engine()
 
 
+#: How long a real stack (Rasa, action server, app) may take to become ready. Under
+#: `make test` six streams load Rasa models at once on two cores; on a machine about
+#: half as fast as the development machine one Rasa took over 9 minutes to load.
+STACK_START_S = 1200
+#: pytest-timeout's limit for a test that needs a Rasa stack. It counts the module's
+#: fixture set-up in the first test, so it must exceed STACK_START_S, or the stack's own
+#: wait (which says what did not come up) never gets to fail.
+RASA_TEST_TIMEOUT_S = 1800
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run browser tests last: while Playwright's sync API is open, the main thread has a
-    running event loop, and asyncio tests scheduled after it would fail."""
+    running event loop, and asyncio tests scheduled after it would fail. Give tests on a
+    Rasa stack room to start it (RASA_TEST_TIMEOUT_S) unless they set their own limit."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    for item in items:
+        if item.get_closest_marker("rasa") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(RASA_TEST_TIMEOUT_S))

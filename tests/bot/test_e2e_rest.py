@@ -33,7 +33,7 @@ from core import ticket_ref
 from core.replies import render_text
 from core.settings import RasaSettings
 from tests.bot.conftest import REPO, TicketServer
-from tests.conftest import use_test_index
+from tests.conftest import STACK_START_S, use_test_index
 from tests.netutil import free_port, reachable
 from tests.tickets.helpers import postgres_admin_url
 
@@ -204,7 +204,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             )
         )
         _wait(f"http://127.0.0.1:{action_port}/health", procs[0], actions_log, 300)
-        _wait(f"http://127.0.0.1:{rasa_port}/status", procs[1], rasa_log, 600)
+        _wait(f"http://127.0.0.1:{rasa_port}/status", procs[1], rasa_log, STACK_START_S)
         yield Stack(f"http://127.0.0.1:{rasa_port}", tickets, profile, knowledge)
     finally:
         for proc in reversed(procs):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import STACK_START_S
 from tests.netutil import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,7 +113,7 @@ READY_LINE = "邑问已启动"
 def start_stack(
     workdir: Path,
     prepare: Callable[[], object] | None = None,
-    timeout: float = 600,
+    timeout: float = STACK_START_S,
 ) -> Stack:
     """``yiwen up`` — what ``make run`` starts — on free loopback ports.
 

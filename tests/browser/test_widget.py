@@ -22,7 +22,7 @@ from tests.browser.widget_page import WidgetPage
 
 # The first test also waits for the stack: the index check, and Rasa loading its model
 # (70-95 s on an idle machine, several minutes on a busy one).
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.rasa, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.rasa]
 
 POLICY_QUESTION = "个转企有什么扶持政策？"
 TICKET_RE = re.compile(r"JM\d{4}-\d+|LOCAL-[0-9A-Za-z-]+")

@@ -36,6 +36,7 @@ from tests.channels.rasa_stack import (
     wait_ready,
 )
 from tests.channels.wechat_simulator import WeChatSimulator, new_aes_key
+from tests.conftest import STACK_START_S
 from tests.netutil import free_port
 
 REDIS_URL = os.environ.get("YIWEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -209,7 +210,7 @@ def wechat_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeChatSta
         rasa_url = f"http://127.0.0.1:{rasa_port}"
         ready.append((services[-1], http_ok(f"{rasa_url}/status")))
         for service, check in ready:
-            wait_ready(service, check, timeout=1200)
+            wait_ready(service, check, timeout=STACK_START_S)
         account = "gh_" + secrets.token_hex(6)
         yield WeChatStack(
             rasa_url,

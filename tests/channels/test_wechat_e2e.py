@@ -25,7 +25,7 @@ from tests.channels.wechat_simulator import (
 )
 
 # The first test also starts the stack: loading the model took 6 min on a busy 2-core box.
-pytestmark = [pytest.mark.rasa, pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
 PASSIVE_TIMEOUT = 4.0  # the channel's default, which the stack does not override
 # A menu click whose turn calls the action server (the complaint form's validation),

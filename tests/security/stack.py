@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import use_test_index
+from tests.conftest import STACK_START_S, use_test_index
 from tests.netutil import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -198,7 +198,7 @@ def start_stack(workdir: Path, extra_env: dict[str, str] | None = None) -> Stack
         wechat_token=wechat_token,
         ports=ports,
     )
-    deadline = time.monotonic() + 900
+    deadline = time.monotonic() + STACK_START_S
     while READY_LINE not in stack.log_text():
         if proc.poll() is not None or time.monotonic() > deadline:
             stack.stop()

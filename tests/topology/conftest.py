@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import use_test_index
+from tests.conftest import STACK_START_S, use_test_index
 from tests.netutil import stable_ports
 from tests.topology.stores import OwnPostgres, OwnRedis, available
 from yiwen.topology import is_ready
@@ -268,7 +268,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     )
     topo = Topology(env, tmp, f"http://127.0.0.1:{base}", pg, redis, proc, log)
     try:
-        topo.wait_healthy(seconds=900)  # two model loads beside five other test streams
+        topo.wait_healthy(seconds=STACK_START_S)  # two model loads beside five other streams
         yield topo
     finally:
         if proc.poll() is None:
