@@ -79,8 +79,8 @@ fi
 #       load, store outages, an index swap. Its replicas inherit the stream's priority;
 #       YIWEN_TEST_TOPOLOGY=0 leaves it out of a local run.
 # On two cores most of a stack's time is waiting, so the streams fill each other's gaps.
-# The index build runs at a lower priority, so the training (the longer path before the
-# stacks) gets the cores first.
+# The index build and [1] run at a lower priority, so the training (the longer path
+# before the stacks) and then the topology's timed failover get the cores first.
 stream() {
   local tag=$1 priority=$2
   shift 2
@@ -91,7 +91,7 @@ stream() {
   )
 }
 echo "==> pytest [1]：不需要 Rasa 模型的测试（与模型训练并行）"
-stream 1 0 -m "not rasa" -q --durations=40 &
+stream 1 2 -m "not rasa" -q --durations=40 &
 s1=$!
 wait_for_model
 echo "==> pytest [T] 生产拓扑 [S] 安全探测 [W] 浏览器 [R] REST [X] 微信 [C] Rasa CLI：真实 Rasa 对话栈"

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from bot import train
+from tests.conftest import STACK_START_S
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
@@ -34,7 +35,7 @@ def _rasa(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=560,
+        timeout=STACK_START_S,  # a model load and the stories, beside the other stacks
         env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)},
     )
 
