@@ -42,6 +42,7 @@ import numpy as np
 
 from bench.common import REPO
 from bench.ncp import as_sentence, read_rows, spans_by_doc
+from retrieval.e5_convert import PASSAGE_PROMPT, QUERY_PROMPT
 from retrieval.encoders import E5_ST_FOLDER
 
 #: A positive passage: the answer span and its neighbours, up to about this many characters.
@@ -103,8 +104,8 @@ def held_out_hit1(model: Any, test: list[tuple[str, str, str]]) -> float:
     """hit@1 of each held-out question among the distinct held-out passages."""
     passages = sorted({p for _d, _q, p in test})
     index = {p: i for i, p in enumerate(passages)}
-    pv = model.encode(passages, prompt="passage: ", batch_size=32, normalize_embeddings=True)
-    qv = model.encode([q for _d, q, _p in test], prompt="query: ", batch_size=32,
+    pv = model.encode(passages, prompt=PASSAGE_PROMPT, batch_size=32, normalize_embeddings=True)
+    qv = model.encode([q for _d, q, _p in test], prompt=QUERY_PROMPT, batch_size=32,
                       normalize_embeddings=True)  # fmt: skip
     best = np.argmax(qv @ pv.T, axis=1)
     # A question is right when its best passage is its own or one with the same text.
@@ -162,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     model.train()
     started, losses = time.time(), []
     for step, batch in enumerate(plan):
-        qs = model.tokenize(["query: " + train[i][1] for i in batch])
-        ps = model.tokenize(["passage: " + train[i][2] for i in batch])
+        qs = model.tokenize([QUERY_PROMPT + train[i][1] for i in batch])
+        ps = model.tokenize([PASSAGE_PROMPT + train[i][2] for i in batch])
         qe = model(qs)["sentence_embedding"]
         pe = model(ps)["sentence_embedding"]
         scores = 20.0 * qe @ pe.T  # normalised embeddings: cosine, scaled as in MNRL
