@@ -16,6 +16,7 @@ import time
 import httpx
 import pytest
 
+from tests.conftest import STACK_START_S
 from tests.security.stack import Stack
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
@@ -52,8 +53,11 @@ def test_zz_killed_action_server_is_back_and_the_complaint_lands_once(stack: Sta
         first = stack.say(sender, "确认提交")
     except httpx.HTTPError:
         first = []
+    # The restart itself comes after 1 s of backoff; the new action server then loads the
+    # engine, which on a loaded 2-core CI box beside five other stacks took over 15 s
+    # (CI 2026-12-07). This checks that it comes back, not how fast: a limit, not a cost.
     while not _healthy(f"{stack.action_url}/health"):
-        assert time.monotonic() - killed < 15, stack.log_text()[-3000:]
+        assert time.monotonic() - killed < STACK_START_S, stack.log_text()[-3000:]
         time.sleep(0.25)
     back = time.monotonic() - killed
     assert _healthy(f"{stack.app_url}/healthz") and _healthy(stack.rasa_url + "/")
