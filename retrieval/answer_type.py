@@ -64,6 +64,7 @@ class TypeTable:
     types: tuple[TypeSpec, ...]
     yesno: re.Pattern[str]
     openers: tuple[str, ...]
+    fillers: frozenset[str] = frozenset()
 
     def spec(self, kind: str) -> TypeSpec | None:
         return next((t for t in self.types if t.name == kind), None)
@@ -95,7 +96,8 @@ def load_types(path: Path = TYPES_PATH) -> TypeTable:
         )
     yesno = _pattern((data.get("yesno") or {}).get("ask"), "yesno.ask")
     openers = tuple(sorted((str(o) for o in data.get("openers") or []), key=len, reverse=True))
-    return TypeTable(tuple(specs), yesno, openers)
+    fillers = frozenset(str(f) for f in data.get("fillers") or [])
+    return TypeTable(tuple(specs), yesno, openers, fillers)
 
 
 def detect(question: str, table: TypeTable | None = None) -> QuestionType:
@@ -104,6 +106,17 @@ def detect(question: str, table: TypeTable | None = None) -> QuestionType:
     q = normalize_text(question).strip()
     kind = next((s.name for s in t.types if s.ask.search(q)), GENERAL)
     return QuestionType(kind=kind, yesno=bool(t.yesno.search(q)))
+
+
+def asking_words(question: str, table: TypeTable | None = None) -> frozenset[str]:
+    """The spans of a normalised question that only say *how* it asks.
+
+    能不能 in 企业能不能加入合作社, and the colloquial fillers of the table (嘢, 咗 …):
+    words a stating sentence never needs to share. The kinds' own ask patterns are not
+    used here, since theirs hold content words (补贴 in 有补贴吗).
+    """
+    t = table or load_types()
+    return frozenset(m.group(0) for m in t.yesno.finditer(question) if m.group(0)) | t.fillers
 
 
 def kinds_agree(asked: str, offered: str) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from retrieval.answer_type import QuestionType, evidence_in, load_types
+from retrieval.answer_type import QuestionType, asking_words, evidence_in, load_types
 from retrieval.synonyms import load_synonyms
 from retrieval.tokenizer import get_jieba, tokenize
 
@@ -27,7 +27,7 @@ _SENTENCE_RE = re.compile(r"[^。!?\n]+[。!?]?")
 _CLAUSE_SPLIT_RE = re.compile(r"(?<=[,:;])")
 LIST_MAX_CHARS = 160  # "…包括:" and its items, read as one sentence
 LIST_KINDS = frozenset({"list", "materials"})
-RANK_PRIOR = {0: 1.0, 1: 0.5, 2: 0.25, 3: 0.1}  # by the source passage's rank
+RANK_PRIOR = {0: 0.6, 1: 0.3, 2: 0.15, 3: 0.05}  # by the source passage's rank
 HEADING_MAX_CHARS = 16  # a short line without punctuation is a heading, not a statement
 # List numbering and article labels that open a passage line: "14.", "(一)", "第十三条 ".
 _NUMBERING_RE = re.compile(
@@ -99,12 +99,33 @@ def _expanded_terms(question: str) -> frozenset[str]:
     or one compound would count five times in an overlap.
     """
     words = set(tokenize(question))
+    asking = asking_words(question)
+    # A word that only occurs inside how the question asks (不能 of 能不能) is no key term.
+    ignore = {t for t in words if t in asking or _only_inside(question, t, asking)}
+    ignore |= {t for t in words if any(s.ask.fullmatch(t) for s in load_types().types)}
     for key, formal in load_synonyms().items():
         if key in question:
             words.update(formal)
-    ignore = {t for t in words if any(s.ask.fullmatch(t) for s in load_types().types)}
     words = {t for t in words - ignore if len(t) >= 2 or "\u4e00" <= t <= "\u9fff"}
     return frozenset(t for t in words if not any(t != o and t in o for o in words))
+
+
+def _only_inside(question: str, term: str, spans: frozenset[str]) -> bool:
+    """Whether every occurrence of ``term`` in ``question`` lies within one of ``spans``."""
+    covered = [False] * len(question)
+    for span in spans:
+        start = question.find(span)
+        while start >= 0:
+            covered[start : start + len(span)] = [True] * len(span)
+            start = question.find(span, start + 1)
+    at = question.find(term)
+    if at < 0:
+        return False
+    while at >= 0:
+        if not all(covered[at : at + len(term)]):
+            return False
+        at = question.find(term, at + 1)
+    return True
 
 
 def key_terms(question: str) -> frozenset[str]:
@@ -191,6 +212,22 @@ def _trim(
     return text if text.endswith(("。", ";", "!", "?")) else text + "。"
 
 
+def _subject(question: str, qtype: QuestionType, terms: frozenset[str]) -> frozenset[str]:
+    """The key terms before a yes/no marker inside the question (企业 of 企业能不能加入…).
+
+    Only a marker within the question counts (能不能, 可不可以, 是否); a final 吗 leaves
+    the whole question as its subject, which says nothing.
+    """
+    if not qtype.yesno:
+        return frozenset()
+    stripped = re.sub(r"[??!!。. ]+$", "", question)
+    for m in load_types().yesno.finditer(stripped):
+        if m.start() > 0 and m.end() < len(stripped):
+            head = stripped[: m.start()]
+            return frozenset(t for t in terms if t in head)
+    return frozenset()
+
+
 def pick_lead(
     question: str,
     qtype: QuestionType,
@@ -200,14 +237,21 @@ def pick_lead(
     """The best opening sentence among ``candidates`` (None when they hold no sentence).
 
     Score: the asked-for kind of fact (+3 for specific kinds, where a sentence
-    without it cannot answer), key-term overlap (0–2), the source's rank (+1,
-    +0.5, +0.25) and +1 for a curated answer the question agrees with. A
+    without it cannot answer), key-term overlap (0–2, over the terms some
+    candidate holds), the source's rank (+0.6, +0.3, +0.15, +0.05) and +1 for a
+    curated answer the question agrees with. For a yes/no question with a subject
+    (企业能不能…) the best sentence naming that subject wins when there is one. A
     curated answer is written answer-first, so for a question that asks for no
     specific fact (yes/no, how, what is) only its first statement may lead.
     """
-    terms = key_terms(question)
     weight = term_weight(question, weight)
+    # Only terms some candidate contains tell the candidates apart; the others (a typo,
+    # a filler jieba cut oddly) would shrink every overlap alike and leave the rank to decide.
+    texts = [c.text for c in candidates]
+    terms = frozenset(t for t in key_terms(question) if any(t in x for x in texts))
+    subject = _subject(question, qtype, terms)
     best: Lead | None = None
+    about: Lead | None = None  # the best sentence that names the subject
     for cand in candidates:
         prior = RANK_PRIOR.get(cand.rank, 0.0) + (1.0 if cand.agreed else 0.0)
         statements = [x for x in sentences(cand.text) if not is_verdict(x) and not is_heading(x)]
@@ -220,7 +264,11 @@ def pick_lead(
                 continue  # a sentence that shares nothing with the question never leads
             fact = 3.0 if qtype.specific else 0.5
             score = fact * ev + 2.0 * ov + prior + (0.2 if pos == 0 else 0.0)
+            lead = Lead(_trim(sent, qtype, terms, weight), cand.citation, cand.curated, ev, score)
             if best is None or score > best.score:
-                lead = _trim(sent, qtype, terms, weight)
-                best = Lead(lead, cand.citation, cand.curated, ev, score)
-    return best
+                best = lead
+            names = cand.agreed or all(t in sent for t in subject)
+            if subject and names and (about is None or score > about.score):
+                about = lead
+    # 企业能不能加入…: a sentence not about 企业 does not answer it, when one about it is there.
+    return about or best

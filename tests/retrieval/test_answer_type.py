@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answer_type import GENERAL, detect, evidence_in, strip_opener
-from retrieval.lead import Candidate, pick_lead, sentences
+from retrieval.answer_type import GENERAL, asking_words, detect, evidence_in, strip_opener
+from retrieval.lead import Candidate, key_terms, pick_lead, sentences
 
 
 @pytest.mark.parametrize(
@@ -81,6 +81,48 @@ def test_lead_never_comes_from_a_sentence_sharing_nothing() -> None:
     question = "合作社成员可以用知识产权出资吗"
     unrelated = Candidate("本条例自2022年3月1日起施行。", 0, "《X》第五十五条")
     assert pick_lead(question, detect(question), [unrelated]) is None
+
+
+def test_how_a_question_asks_is_no_key_term() -> None:
+    # 不能 is cut out of 能不能, 嘢 is a Cantonese particle: neither is what the citizen asks about.
+    assert "能不能" in asking_words("企业能不能加入农民专业合作社")
+    assert "不能" not in key_terms("企业能不能加入农民专业合作社")
+    assert {"企业", "加入"} <= key_terms("企业能不能加入农民专业合作社")
+    assert "嘢" not in key_terms("网上买嘢几耐之内可以无理由退货")
+    # A negation inside the question is content, not a filler.
+    assert "不" not in asking_words("啥情况投诉不受理")
+
+
+def test_a_yes_no_question_is_answered_about_its_subject() -> None:
+    # 企业能不能加入…: the higher-ranked sentence about 联合社 does not name 企业.
+    question = "企业能不能加入农民专业合作社"
+    about_unions = Candidate(
+        "农民专业合作社可以依法自愿设立或者加入农民专业合作社联合社。", 0, "《法》第九条"
+    )
+    about_firms = Candidate(
+        "符合条件的公民、企业、事业单位,要求加入已成立的农民专业合作社,应当提出书面申请。",
+        2,
+        "《法》第二十四条",
+    )
+    lead = pick_lead(question, detect(question), [about_unions, about_firms])
+    assert lead is not None and lead.citation == "《法》第二十四条"
+    # With no sentence about the subject, the best sentence still leads.
+    lead = pick_lead(question, detect(question), [about_unions])
+    assert lead is not None and lead.citation == "《法》第九条"
+
+
+def test_words_no_candidate_holds_do_not_hand_the_lead_to_the_rank() -> None:
+    # 以前, 成, 算 are in no candidate: they must not shrink the overlap until the
+    # rank prior alone decides between a sentence about debts and one about arrears.
+    question = "个体户转成企业以前的债怎么算"
+    arrears = Candidate("机关、企业事业单位不得违约拖欠个体工商户账款。", 0, "《条例》第三十一条")
+    debts = Candidate(
+        "个体工商户转型为企业的,应当结清依法应缴纳的税款等,对原有债权债务作出妥善处理。",
+        1,
+        "《条例》第十三条",
+    )
+    lead = pick_lead(question, detect(question), [arrears, debts])
+    assert lead is not None and "债权债务" in lead.sentence
 
 
 def test_long_sentence_is_trimmed_to_the_clause_with_the_fact() -> None:
