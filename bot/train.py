@@ -2,9 +2,10 @@
 
 The model file is named by a content hash of everything that shapes it:
 ``config.yml``, the domain, ``bot/data/**``, the jieba dictionary the
-tokenizer loads (``retrieval/jieba_dict``) and the custom NLU components
-(``bot/nlu``). If ``bot/models/<hash>.tar.gz`` exists, nothing happens;
-otherwise ``rasa train --fixed-model-name <hash>`` runs. Run it with the Rasa environment's Python::
+tokenizer loads (``retrieval/jieba_dict``), the custom NLU components
+(``bot/nlu``) and the Rasa environment's lock file (``requirements/rasa.txt``).
+If ``bot/models/<hash>.tar.gz`` exists, nothing happens; otherwise
+``rasa train --fixed-model-name <hash>`` runs. Run it with the Rasa environment's Python::
 
     .venv/rasa/bin/python -m bot.train            # train if needed
     .venv/rasa/bin/python -m bot.train --print-path
@@ -26,6 +27,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "config.yml"
 DOMAIN_FILE = "bot/domain.yml"
+RASA_LOCK = "requirements/rasa.txt"  # another Rasa or TensorFlow makes another model
 DATA_DIR = "bot/data"
 JIEBA_DICT_DIR = "retrieval/jieba_dict"
 NLU_CODE_DIR = "bot/nlu"  # custom pipeline components: their code shapes the model too
@@ -36,7 +38,7 @@ HASH_CHARS = 16
 def model_inputs(root: Path = REPO_ROOT) -> list[Path]:
     """Every file whose content changes the trained model, sorted."""
     files: list[Path] = []
-    for single in (CONFIG, DOMAIN_FILE):
+    for single in (CONFIG, DOMAIN_FILE, RASA_LOCK):
         path = root / single
         if path.is_file():
             files.append(path)

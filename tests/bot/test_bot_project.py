@@ -77,7 +77,14 @@ def test_every_intent_has_enough_examples() -> None:
 
 
 def _copy_inputs(dest: Path) -> Path:
-    for rel in ("config.yml", "bot/domain.yml", "bot/data", "retrieval/jieba_dict", "bot/nlu"):
+    for rel in (
+        "config.yml",
+        "bot/domain.yml",
+        "bot/data",
+        "retrieval/jieba_dict",
+        "bot/nlu",
+        "requirements/rasa.txt",
+    ):
         src = REPO / rel
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +109,12 @@ def test_model_hash_follows_the_inputs(tmp_path: Path) -> None:
     assert second != first
     nlu = root / "bot" / "data" / "nlu" / "basic.yml"
     nlu.write_text(nlu.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    assert train.content_hash(root) not in (first, second)
+    third = train.content_hash(root)
+    assert third not in (first, second)
+    # Another Rasa or TensorFlow in the lock makes another model (and a cached one is not reused).
+    lock = root / "requirements" / "rasa.txt"
+    lock.write_text(lock.read_text(encoding="utf-8") + "# upgraded\n", encoding="utf-8")
+    assert train.content_hash(root) not in (first, second, third)
 
 
 def test_existing_model_is_not_retrained(tmp_path: Path, capsys: Any) -> None:
