@@ -21,6 +21,7 @@ import pytest
 import redis
 
 from core.replies import strings
+from tests.conftest import STACK_START_S
 from tests.topology.conftest import YIWEN, Topology, Turn, load
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
@@ -117,7 +118,8 @@ def test_killing_a_rasa_replica_under_load_keeps_conversations(topology: Topolog
         assert slots["respondent_name"] == before[sender]["respondent_name"], slots
         assert slots["complainant_name"] == "陈大文", slots
     # supervisord restarts the replica; once its model is loaded it takes traffic again.
-    topology.wait_healthy([victim], seconds=300)
+    # The waits below are limits for a loaded slow machine, not costs (tests/conftest.py).
+    topology.wait_healthy([victim], seconds=STACK_START_S)
     row = topology.row(victim)
     assert row["pid"] != old_pid and row["restarts"] >= 1, row
     assert topology.replica_of(forms[0]) == victim
@@ -137,7 +139,7 @@ def test_killing_an_action_server_under_load(topology: Topology) -> None:
     turns = asyncio.run(load(topology, senders, 15.0, QUESTIONS, think=3.0))
     timer.join()
     assert _failed_share(turns) <= 0.01, [t for t in turns if t.failed]
-    topology.wait_healthy([victim], seconds=180)
+    topology.wait_healthy([victim], seconds=STACK_START_S)
     assert topology.row(victim)["pid"] != old_pid
 
 
@@ -158,7 +160,7 @@ def test_rolling_restart_drops_no_turn(topology: Topology) -> None:
             env=topology.env,
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=STACK_START_S,
         )
 
     roller = threading.Timer(2.0, roll)
@@ -169,7 +171,7 @@ def test_rolling_restart_drops_no_turn(topology: Topology) -> None:
     run = done["run"]
     assert run.returncode == 0, run.stdout + run.stderr
     assert _failed_share(turns) == 0, [t for t in turns if t.failed]
-    topology.wait_healthy(names, seconds=120)
+    topology.wait_healthy(names, seconds=STACK_START_S)
     for name in names:
         assert topology.row(name)["pid"] != old[name], name
 
