@@ -25,6 +25,12 @@ DEFAULT_ACTION_PORT = 5055
 BOUNDED_TRACKER_STORE = "channels.tracker_store.BoundedInMemoryTrackerStore"
 #: Largest request body Rasa accepts (chat messages, WeChat pushes, admin calls).
 CHAT_MAX_BODY_BYTES = 64 * 1024
+#: How long the action server keeps an idle connection open. Rasa keeps one connection
+#: to it per endpoint (bot.rasa_patches), and aiohttp keeps an idle one for 15 s; with
+#: Sanic's default of 5 s the server closed connections Rasa was about to reuse, and a
+#: turn after a pause lost its action ("Cannot write to closing transport", a browser
+#: test in CI 2026-12-07). The server must wait longer than the client: nginx's 75 s.
+ACTION_KEEP_ALIVE_S = 75
 
 
 def _cors(settings: Settings) -> list[str]:
@@ -65,6 +71,7 @@ def rasa_services(
         **settings_env,
         "PYTHONPATH": pythonpath,
         "SANIC_HOST": host,
+        "SANIC_KEEP_ALIVE_TIMEOUT": str(ACTION_KEEP_ALIVE_S),
         "YIWEN_ACTIONS_PRELOAD": "1",
     }
     rasa_env = {

@@ -16,9 +16,11 @@ every request, and closes it after: a connect, a session and a connector built a
 down per action call, in the Rasa process and in nginx. :func:`install` makes
 ``EndpointConfig.session`` hand out one kept session per endpoint and event loop,
 built exactly as Rasa builds it (same headers, auth and timeout), whose connections
-are reused (keep-alive; aiohttp drops an idle one after 15 s, well before nginx's
-75 s, so a reused connection is never one the server is closing). Requests, errors
-and timeouts are unchanged.
+are reused (keep-alive; aiohttp drops an idle one after 15 s, well before the server
+side does: nginx's 75 s in the production profile, and the action server's own
+``SANIC_KEEP_ALIVE_TIMEOUT``, raised from Sanic's 5 s to 75 s in ``bot.processes``; so a
+reused connection is never one the server is closing). Requests, errors and timeouts are
+unchanged.
 
 Runs inside the Rasa server (Python 3.10); ``bot.rasa_server`` installs both.
 """

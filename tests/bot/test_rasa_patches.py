@@ -102,3 +102,29 @@ def test_action_calls_reuse_one_connection_with_the_same_results() -> None:
     assert seen["before"][2] == ["error", 500]
     assert len(set(seen["ports_before"])) == 3  # Rasa's own: a new connection per call
     assert len(set(seen["ports_after"])) == 1, seen["ports_after"]
+
+
+IDLE_SCRIPT = r"""
+import asyncio, json
+from rasa.utils.endpoints import EndpointConfig
+from bot import rasa_patches
+
+async def main():
+    rasa_patches.install()
+    endpoint = EndpointConfig("http://127.0.0.1:9/webhook")
+    async with endpoint.session() as session:
+        return session.connector._keepalive_timeout
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_the_action_server_keeps_idle_connections_longer_than_rasa_does() -> None:
+    """A kept connection must never be one the action server is closing (CI, 2026-12-07:
+    Sanic's 5 s default against aiohttp's 15 s lost a turn's action after a pause)."""
+    from bot import processes
+
+    client_idle = run_in_rasa(IDLE_SCRIPT)
+    actions, _ = processes.rasa_services({})
+    server_idle = float(actions["env"]["SANIC_KEEP_ALIVE_TIMEOUT"])
+    assert server_idle > client_idle + 5, (server_idle, client_idle)
